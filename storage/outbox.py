@@ -1,0 +1,141 @@
+"""The outbox: messages owed, written with the change that causes them, delivered by a relay."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import ChannelIdentity, OutboxMessage, Person, TeamGroup
+
+
+async def preferred_identity(session: AsyncSession, person_id: int) -> ChannelIdentity | None:
+    """The chat account a person used most recently and can still be reached on."""
+    stmt = (
+        select(ChannelIdentity)
+        .where(ChannelIdentity.person_id == person_id, ChannelIdentity.reachable.is_(True))
+        .order_by(ChannelIdentity.last_seen_at.desc().nulls_last(), ChannelIdentity.id.desc())
+        .limit(1)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def enqueue_to_person(
+    session: AsyncSession,
+    *,
+    person: Person,
+    text: str,
+    now: datetime,
+    buttons: list[dict[str, str]] | None = None,
+    kind: str = "notice",
+    ref: str | None = None,
+    platform: str | None = None,
+    address: str | None = None,
+) -> OutboxMessage:
+    """Owe a person a message; addressed to their preferred chat account unless given."""
+    if platform is None:
+        ident = await preferred_identity(session, person.id)
+        if ident is not None:
+            platform, address = ident.platform, ident.external_id
+    row = OutboxMessage(
+        person_id=person.id,
+        platform=platform,
+        address=address,
+        recipient_label=person.name,
+        text=text,
+        buttons=buttons or [],
+        kind=kind,
+        ref=ref,
+        created_at=now,
+    )
+    session.add(row)
+    return row
+
+
+def enqueue_to_group(
+    session: AsyncSession,
+    *,
+    group: TeamGroup,
+    label: str,
+    text: str,
+    now: datetime,
+    buttons: list[dict[str, str]] | None = None,
+    kind: str = "notice",
+    ref: str | None = None,
+) -> OutboxMessage:
+    """Owe a team's group chat a message."""
+    row = OutboxMessage(
+        team_id=group.team_id,
+        platform=group.platform,
+        address=group.chat_id,
+        recipient_label=label,
+        text=text,
+        buttons=buttons or [],
+        kind=kind,
+        ref=ref,
+        created_at=now,
+    )
+    session.add(row)
+    return row
+
+
+async def pending(
+    session: AsyncSession, *, platforms: list[str] | None, include_unaddressed: bool, limit: int = 200
+) -> list[OutboxMessage]:
+    """Messages still owed on the given platforms, oldest first."""
+    stmt = select(OutboxMessage).where(OutboxMessage.status == "pending")
+    conds = []
+    if platforms is not None:
+        conds.append(OutboxMessage.platform.in_(platforms))
+    if include_unaddressed:
+        conds.append(OutboxMessage.platform.is_(None))
+    if platforms is not None or include_unaddressed:
+        from sqlalchemy import or_
+
+        stmt = stmt.where(or_(*conds))
+    stmt = stmt.order_by(OutboxMessage.id).limit(limit)
+    return list((await session.execute(stmt)).scalars().all())
+
+
+async def claim(session: AsyncSession, row_id: int, *, now: datetime) -> bool:
+    """Take one pending message for delivery; False if another relay took it first."""
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == row_id, OutboxMessage.status == "pending")
+        .values(status="sending", sent_at=now)
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+async def reclaim_stale(session: AsyncSession, *, older_than: datetime) -> int:
+    """Put back messages a crashed relay claimed but never finished (at-least-once delivery)."""
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.status == "sending", OutboxMessage.sent_at < older_than)
+        .values(status="pending")
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def mark_sent(
+    session: AsyncSession, row_id: int, *, now: datetime, external_message_id: str | None = None
+) -> bool:
+    """Mark a claimed message sent."""
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == row_id, OutboxMessage.status == "sending")
+        .values(status="sent", sent_at=now, external_message_id=external_message_id)
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+async def mark_failed(session: AsyncSession, row_id: int, *, error: str, final: bool) -> None:
+    """Record a failed attempt; a final failure is kept as 'undeliverable', never dropped."""
+    values: dict[str, Any] = {
+        "attempts": OutboxMessage.attempts + 1,
+        "error": error,
+        "status": "undeliverable" if final else "pending",
+    }
+    await session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id).values(**values))

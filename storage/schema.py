@@ -1,0 +1,12 @@
+"""Every table of Xinfeng: importing this module registers all model modules on `Base.metadata`.
+
+Feature tables live in modules of their own; list each here so that `create_all` and
+Alembic see the whole schema (explicit, not discovered by import side effects elsewhere).
+"""
+
+from __future__ import annotations
+
+import storage.models as core  # noqa: F401
+from storage.models import Base
+
+metadata = Base.metadata

@@ -1,0 +1,93 @@
+"""Conversation state (a draft awaiting "确认"), kept in our store, not in a chat library.
+
+Two backends behind one contract: the database (embedded default, shares the handler's
+transaction) and Redis (shared by several workers, expiry handled by Redis). Keys are
+`(platform, chat, user)` so a group and a private chat with the same person never mix.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.clock import Clock
+from storage.models import ConversationState
+
+
+def state_key(platform: str, chat_id: str, user_id: str) -> str:
+    """The key of one conversation."""
+    return f"{platform}:{chat_id}:{user_id}"
+
+
+class StateStore(Protocol):
+    """Get, set (with a time to live) and clear one conversation's state."""
+
+    async def get(self, key: str) -> dict[str, Any] | None: ...
+
+    async def set(self, key: str, data: dict[str, Any], ttl: timedelta) -> None: ...
+
+    async def clear(self, key: str) -> None: ...
+
+
+class SqlStateStore:
+    """State rows in the handler's own session, so they commit or roll back with it."""
+
+    def __init__(self, session: AsyncSession, clock: Clock) -> None:
+        self._session = session
+        self._clock = clock
+
+    async def get(self, key: str) -> dict[str, Any] | None:
+        row = await self._session.get(ConversationState, key)
+        if row is None:
+            return None
+        if row.expires_at is not None and row.expires_at <= self._clock.now():
+            return None
+        return dict(row.data)
+
+    async def set(self, key: str, data: dict[str, Any], ttl: timedelta) -> None:
+        row = await self._session.get(ConversationState, key)
+        expires = self._clock.now() + ttl
+        if row is None:
+            self._session.add(ConversationState(key=key, data=data, expires_at=expires))
+        else:
+            row.data = data
+            row.expires_at = expires
+        await self._session.flush()
+
+    async def clear(self, key: str) -> None:
+        await self._session.execute(delete(ConversationState).where(ConversationState.key == key))
+
+    async def purge_expired(self, now: datetime) -> int:
+        """Delete expired rows (Redis does this by itself)."""
+        result = await self._session.execute(
+            delete(ConversationState).where(ConversationState.expires_at <= now)
+        )
+        return int(getattr(result, "rowcount", 0))
+
+    async def keys(self) -> list[str]:
+        """Every stored key (for tests and housekeeping)."""
+        return list((await self._session.execute(select(ConversationState.key))).scalars())
+
+
+class RedisStateStore:
+    """State in Redis, shared by every worker; `prefix` namespaces keys per deployment."""
+
+    def __init__(self, redis: Any, prefix: str = "xinfeng:state:") -> None:
+        self._redis = redis
+        self._prefix = prefix
+
+    async def get(self, key: str) -> dict[str, Any] | None:
+        raw = await self._redis.get(self._prefix + key)
+        return None if raw is None else json.loads(raw)
+
+    async def set(self, key: str, data: dict[str, Any], ttl: timedelta) -> None:
+        await self._redis.set(
+            self._prefix + key, json.dumps(data, ensure_ascii=False), px=int(ttl.total_seconds() * 1000)
+        )
+
+    async def clear(self, key: str) -> None:
+        await self._redis.delete(self._prefix + key)
