@@ -1,0 +1,1 @@
+"""Channel adapters: each turns a platform's payloads into the core's message model and back."""

@@ -1,0 +1,184 @@
+"""The console channel: try the bot in a terminal as anyone, with no tokens.
+
+`/as <name or phone>` becomes a roster person (or a new one); `/press <n>` presses button n
+of the last message you were shown; every message the bot sends to anyone is printed as
+`[<recipient>] <text>`, so one terminal shows a whole conversation between several people.
+Standard input may be a pipe: the same lines then play a scripted conversation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from typing import TextIO
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.relay import Relay
+from handlers.messages import Button, InboundMessage, OutboundMessage
+from handlers.processing import Engine
+from storage.clock import Clock
+from storage.models import Person
+from storage.people import find_person, link_identity, roles_of
+
+PLATFORM = "console"
+
+HELP = """控制台命令：/as 姓名或手机号 — 切换身份（花名册里的人，或一个新居民）
+          /press 数字 — 按下最近一条消息里的按钮
+          /who — 我现在是谁      /quit — 退出"""
+
+
+class ConsoleChannel:
+    """Prints what the bot sends and remembers the buttons each person was shown."""
+
+    platform = PLATFORM
+
+    def __init__(self, out: TextIO) -> None:
+        self._out = out
+        self._buttons: dict[int, list[Button]] = {}
+
+    async def send(self, message: OutboundMessage) -> str | None:
+        """Print one message; buttons become numbered choices."""
+        text = message.text.replace("\n", "\n    ")
+        self._out.write(f"[{message.recipient_label}] {text}\n")
+        if message.buttons:
+            choices = "  ".join(f"({i}) {b.label}" for i, b in enumerate(message.buttons, 1))
+            self._out.write(f"    {choices}  — /press 数字\n")
+            if message.person_id is not None:
+                self._buttons[message.person_id] = message.buttons
+        self._out.flush()
+        return None
+
+    def button(self, person_id: int, number: int) -> Button | None:
+        """Button `number` (1-based) of the last message this person was shown."""
+        buttons = self._buttons.get(person_id, [])
+        return buttons[number - 1] if 0 < number <= len(buttons) else None
+
+
+class ConsoleSession:
+    """One terminal conversation: reads lines, plays them as the current person, prints replies."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        out: TextIO = sys.stdout,
+        echo: bool = False,
+    ) -> None:
+        self.engine = engine
+        self.sessions = sessions
+        self.clock = clock
+        self.out = out
+        self.channel = ConsoleChannel(out)
+        self.relay = Relay(sessions, clock, [self.channel], unaddressed=self.channel)
+        self.person: Person | None = None
+        # When lines come from a pipe, print them so the output reads as a transcript.
+        self.echo = echo
+
+    def say(self, text: str) -> None:
+        """Print a line from the console itself (not from the bot)."""
+        self.out.write(text + "\n")
+        self.out.flush()
+
+    async def become(self, who: str) -> None:
+        """Switch to a roster person by name or phone, or create a new person with that name."""
+        who = who.strip()
+        if not who:
+            self.say("用法：/as 姓名或手机号")
+            return
+        async with self.sessions() as session:
+            person = await find_person(session, who)
+            created = person is None
+            if person is None:
+                person = Person(name=who, created_at=self.clock.now())
+                session.add(person)
+                await session.flush()
+            await link_identity(session, platform=PLATFORM, external_id=f"p{person.id}",
+                                person_id=person.id, now=self.clock.now())
+            roles = await roles_of(session, person.id)
+            await session.commit()
+        self.person = person
+        parts = [f"{r.role}" for r in roles]
+        if person.is_volunteer:
+            parts.insert(0, "volunteer")
+        if person.is_resident:
+            parts.insert(0, "resident")
+        what = "新用户" if created else ("、".join(parts) or "花名册成员")
+        self.say(f"—— 现在您是 {person.name}（{what}）——")
+
+    async def send_text(self, text: str, *, is_button: bool = False) -> None:
+        """Send one message as the current person and print everything the bot sends."""
+        if self.person is None:
+            self.say("请先用 /as 姓名 选择身份，例如：/as 王大娘")
+            return
+        pid = f"p{self.person.id}"
+        msg = InboundMessage(
+            platform=PLATFORM, user_id=pid, chat_id=pid, text=text,
+            message_id=uuid.uuid4().hex, user_name=self.person.name, is_button=is_button,
+        )
+        await self.engine.handle(msg)
+        await self.relay.deliver_pending()
+
+    async def handle_line(self, line: str) -> bool:
+        """Handle one input line; False means quit."""
+        line = line.strip()
+        if not line or line.startswith("//"):
+            return True
+        head, _, rest = line.partition(" ")
+        if head in ("/quit", "/exit"):
+            return False
+        if head == "/as":
+            await self.become(rest)
+        elif head == "/who":
+            self.say(f"您是 {self.person.name}" if self.person else "还没有选择身份")
+        elif head == "/console":
+            self.say(HELP)
+        elif head == "/press":
+            await self._press(rest)
+        else:
+            if self.echo:
+                who = self.person.name if self.person else "?"
+                self.say(f"{who}> {line}")
+            await self.send_text(line)
+        return True
+
+    async def _press(self, arg: str) -> None:
+        if self.person is None:
+            self.say("请先用 /as 姓名 选择身份")
+            return
+        try:
+            button = self.channel.button(self.person.id, int(arg))
+        except ValueError:
+            button = None
+        if button is None:
+            self.say("没有这个按钮。用法：/press 数字（数字是最近一条消息里按钮的编号）")
+            return
+        self.say(f"{self.person.name}> [按下「{button.label}」]")
+        await self.send_text(button.data, is_button=True)
+
+    async def run(self, lines: AsyncIterator[str]) -> None:
+        """Play lines until they run out or /quit."""
+        self.say("新风志愿服务 · 控制台。" + HELP)
+        await self.relay.deliver_pending()
+        async for line in lines:
+            if not await self.handle_line(line):
+                break
+
+
+async def stdin_lines() -> AsyncIterator[str]:
+    """Lines from standard input, read off the event loop (a prompt on a terminal)."""
+    interactive = sys.stdin.isatty()
+    while True:
+        if interactive:
+            try:
+                line = await asyncio.to_thread(input, "> ")
+            except EOFError:
+                return
+        else:
+            line = await asyncio.to_thread(sys.stdin.readline)
+            if not line:
+                return
+        yield line

@@ -1,0 +1,73 @@
+"""Wiring: builds the database, state store and message engine from settings."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.settings import Settings
+from handlers.app import build_dispatcher
+from handlers.processing import Engine
+from storage.clock import Clock, SystemClock
+from storage.db import create_engine, session_factory
+from storage.migrate import upgrade
+from storage.models import OrgUnit
+from storage.state import RedisStateStore, SqlStateStore, StateStore
+
+
+@dataclass
+class Runtime:
+    """The assembled parts a running bot shares."""
+
+    settings: Settings
+    db: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    clock: Clock
+    engine: Engine
+    redis: Any = None
+
+    async def close(self) -> None:
+        """Release connections."""
+        if self.redis is not None:
+            await self.redis.aclose()
+        await self.db.dispose()
+
+
+async def migrate(settings: Settings) -> None:
+    """Apply migrations (Alembic runs its own loop, so off this one)."""
+    await asyncio.to_thread(upgrade, settings.database_url)
+
+
+def _state_factory(redis: Any) -> Callable[[AsyncSession, Clock], StateStore]:
+    if redis is None:
+        return SqlStateStore
+    store = RedisStateStore(redis)
+    return lambda _session, _clock: store
+
+
+async def build_runtime(settings: Settings, clock: Clock | None = None) -> Runtime:
+    """Connect to the database (and Redis, when configured) and assemble the engine."""
+    db = create_engine(settings.database_url)
+    sessions = session_factory(db)
+    redis = None
+    if settings.redis_url:
+        import redis.asyncio as redis_asyncio
+
+        redis = redis_asyncio.from_url(settings.redis_url)
+    clock = clock or SystemClock()
+    engine = Engine(
+        sessions=sessions, clock=clock, dispatcher=build_dispatcher(), tz=settings.tz,
+        state_factory=_state_factory(redis),
+    )
+    return Runtime(settings=settings, db=db, sessions=sessions, clock=clock, engine=engine, redis=redis)
+
+
+async def network_is_empty(sessions: async_sessionmaker[AsyncSession]) -> bool:
+    """Whether no org unit has been imported yet."""
+    async with sessions() as session:
+        return (await session.execute(select(func.count(OrgUnit.id)))).scalar_one() == 0

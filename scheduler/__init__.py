@@ -1,0 +1,1 @@
+"""The clock: ticks that run idempotent jobs reading what is owed from the database."""
