@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from handlers.context import Context
 from handlers.dispatch import accept_button
@@ -13,7 +13,8 @@ from handlers.permissions import admin_over, is_assigned, member_team_ids
 from handlers.router import Router
 from handlers.texts import STATUS_ZH, hours_text, ref, task_card, usage
 from handlers.textnorm import parse_hours, parse_rating, parse_ref
-from storage.models import HoursEntry, OrgUnit, Person, Task, TaskAssignment, Team
+from storage.hours import total_hours
+from storage.models import OrgUnit, Person, Task, TaskAssignment, Team
 from storage.tasks import (
     AcceptResult,
     accept_task,
@@ -213,10 +214,7 @@ async def mine(ctx: Context, args: str) -> None:
     if assigned:
         lines.append("我接的任务：")
         lines += [f"  {ref(t.id)}【{t.category}】{STATUS_ZH.get(t.status, t.status)}" for t in assigned]
-    total, count = (await ctx.session.execute(
-        select(func.coalesce(func.sum(HoursEntry.hours), 0), func.count(HoursEntry.id))
-        .where(HoursEntry.volunteer_id == ctx.person.id)
-    )).one()
+    total, count = await total_hours(session=ctx.session, volunteer_id=ctx.person.id)
     if ctx.person.is_volunteer or count:
         lines.append(f"志愿时长：{hours_text(total)} 小时（{count} 次服务）")
     if len(lines) == 1:

@@ -6,7 +6,8 @@ Alembic see the whole schema (explicit, not discovered by import side effects el
 
 from __future__ import annotations
 
-import storage.models as core  # noqa: F401
+import storage.activity_models  # noqa: F401
+import storage.models  # noqa: F401
 from storage.models import Base
 
 metadata = Base.metadata

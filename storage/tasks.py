@@ -16,7 +16,8 @@ from sqlalchemy import case, exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import HoursEntry, Task, TaskAssignment, TaskOffer, TaskStatus
+from storage.hours import credit_hours
+from storage.models import Task, TaskAssignment, TaskOffer, TaskStatus
 
 OPEN = (TaskStatus.submitted.value, TaskStatus.dispatched.value)
 
@@ -276,12 +277,9 @@ async def close_task(
             )
         )
     ).scalars()
-    for vid in volunteers:
-        session.add(
-            HoursEntry(
-                volunteer_id=vid, hours=hours, source_type="task", source_id=task_id, credited_at=now
-            )
-        )
+    for vid in volunteers.all():
+        await credit_hours(session=session, volunteer_id=vid, hours=hours, source_type="task",
+                           source_id=task_id, now=now)
     await session.flush()
     return True
 

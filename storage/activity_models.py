@@ -1,0 +1,71 @@
+"""Tables for projects (志愿服务项目) and activities (活动) with their sign-ups.
+
+The activities feature owns and extends these; the scheduler reads `Activity` for the moral
+activity day and reminders.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storage.models import Base, UTCDateTime
+
+
+class Project(Base):
+    """A named, branded programme (周末文化广场, 德耀北票, 圆梦微心愿…) owned by an org unit."""
+
+    __tablename__ = "projects"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"), index=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Activity(Base):
+    """A dated event under a team (and optionally a project), with a capacity and a check-in code."""
+
+    __tablename__ = "activities"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), index=True)
+    # The unit it happens in (the team's unit unless said otherwise): regional lists use it.
+    org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_units.id"), index=True)
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id"))
+    title: Mapped[str] = mapped_column(String(200))
+    place: Mapped[str | None] = mapped_column(String(200))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    capacity: Mapped[int | None] = mapped_column(Integer)
+    checkin_code: Mapped[str] = mapped_column(String(16))
+    # planned → (cancelled | finished)
+    status: Mapped[str] = mapped_column(String(16), default="planned")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_activities_starts_at", "starts_at"),)
+
+
+class ActivitySignup(Base):
+    """A volunteer's place on an activity (报名), or their place in its waitlist."""
+
+    __tablename__ = "activity_signups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    activity_id: Mapped[int] = mapped_column(ForeignKey("activities.id"), index=True)
+    volunteer_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    # signed | waitlisted | cancelled
+    status: Mapped[str] = mapped_column(String(16))
+    signed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    checkin_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    checkout_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    hours: Mapped[Decimal | None] = mapped_column(Numeric(6, 2))
+    verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    no_show: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    __table_args__ = (UniqueConstraint("activity_id", "volunteer_id"),)
