@@ -39,6 +39,10 @@ async def find_villages(ctx: Context, query: str) -> tuple[list[OrgUnit], list[O
         return exact, []
     q_core = village_core(q).removesuffix("村").removesuffix("社区") or q
     hits = [u for u in units if q in u.name or q_core in village_core(u.name)]
+    # A village is a station; its points (农家书屋, 道德讲堂) share its name but nobody lives there.
+    stations = [u for u in hits if u.level == "station"]
+    if stations:
+        return stations, []
     if hits:
         return hits, []
     cores = {village_core(u.name): u for u in units}
@@ -73,7 +77,7 @@ async def register(ctx: Context, args: str) -> None:
         from handlers.orders import start_draft
 
         await ctx.session.flush()
-        await start_draft(ctx, pending["request"])
+        await start_draft(ctx, pending["request"], written=pending.get("written"))
 
 
 async def join_team(ctx: Context, args: str) -> None:

@@ -113,6 +113,7 @@ async def build_network(session: AsyncSession, now: datetime) -> dict[str, int]:
 
     北票 center ── 城关街道 institute ── 蓬莱社区 station, 杨树村 station
                └── 台吉镇 institute ── 台吉村 station
+    (and a point, 蓬莱社区道德讲堂, under 蓬莱社区)
     """
     ids: dict[str, int] = {}
 
@@ -131,6 +132,7 @@ async def build_network(session: AsyncSession, now: datetime) -> dict[str, int]:
     await unit("YS", "杨树村新时代文明实践站", "station", "CG")
     await unit("TJ", "台吉镇新时代文明实践所", "institute", "BP")
     await unit("TJC", "台吉村新时代文明实践站", "station", "TJ")
+    await unit("PLP", "蓬莱社区道德讲堂文明实践点", "point", "PL")
 
     async def team(code: str, name: str, org: str, cats: str) -> None:
         t = Team(code=code, name=name, org_unit_id=ids[org], categories=f"|{cats}|", invite_code=code + "2026")

@@ -67,6 +67,12 @@ async def test_unregistered_person_is_asked_for_a_village_then_continues(chat) -
     texts = chat.to("新来的", out)
     assert "杨树村新时代文明实践站" in texts[0]
     assert "请确认" in texts[1] and "生活帮扶" in texts[1]
+    assert "家里水管冻裂了，需要人帮忙修" in texts[1]  # shown as typed, full-width comma kept
+
+
+async def test_a_village_name_picks_the_station_not_its_point(chat) -> None:
+    out = await chat.send("新来的", "注册 蓬莱")
+    assert "已登记您在「蓬莱社区新时代文明实践站」" in chat.last_to("新来的", out)
 
 
 async def test_cancelling_a_draft_creates_nothing(chat) -> None:
