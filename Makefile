@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install bench clean
+.PHONY: run test install bench clean fonts
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,13 +12,21 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[test]"
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) fonts
 
-run: $(STAMP)
+run: $(STAMP) fonts
 	$(VENV)/bin/xinfeng run
 
-test: $(STAMP)
+test: $(STAMP) fonts
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The charts' Chinese labels need a CJK font: Debian's WenQuanYi Micro Hei, installed (as root) when missing.
+fonts:
+	@if [ ! -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends fonts-wqy-microhei; \
+	  else echo "统计图表需要中文字体：sudo apt-get install fonts-wqy-microhei" >&2; fi; \
+	fi
 
 clean:
 	rm -rf $(VENV) *.egg-info xinfeng.db xinfeng.db-wal xinfeng.db-shm

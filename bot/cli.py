@@ -30,6 +30,15 @@ def _parser() -> argparse.ArgumentParser:
     grant.add_argument("scope_code", nargs="?", default="")
     sub.add_parser("demo", help="load the demo county (北票市, 东港市) from the seed article")
     sub.add_parser("parse", help="parse requests, one per line on stdin, into JSON lines")
+    from bot.jobs_cli import add_commands
+
+    add_commands(sub)
+    from bot.datamap_cli import add_commands as add_datamap_commands
+
+    add_datamap_commands(sub)
+    from bot.wechat_cli import add_commands as add_wechat_commands
+
+    add_wechat_commands(sub)
     return p
 
 
@@ -51,7 +60,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "import":
         return asyncio.run(_import(settings, args.directory))
     if args.command == "demo":
-        return asyncio.run(_import(settings, DEMO_DIR))
+        return asyncio.run(_import(settings, DEMO_DIR, seed_demo=True))
+    if args.command in ("export", "stats", "dashboard"):
+        from bot.datamap_cli import run_command as run_datamap_command
+
+        return asyncio.run(run_datamap_command(settings, args))
+    if args.command in ("jobs", "schedule"):
+        from bot.jobs_cli import run_command
+
+        return asyncio.run(run_command(settings, args))
+    if args.command in ("wechat", "wecom"):
+        from bot.wechat_cli import run_command as run_wechat_command
+
+        return asyncio.run(run_wechat_command(settings, args))
     if args.command == "chat":
         return asyncio.run(_chat(settings))
     if args.command == "run":
@@ -73,7 +94,7 @@ def _parse(settings: Settings) -> int:
     return 0
 
 
-async def _import(settings: Settings, directory: Path) -> int:
+async def _import(settings: Settings, directory: Path, seed_demo: bool = False) -> int:
     from bot.runtime import build_runtime, migrate
     from storage.importing import import_directory
 
@@ -84,6 +105,11 @@ async def _import(settings: Settings, directory: Path) -> int:
     rt = await build_runtime(settings)
     try:
         report = await import_directory(session_factory=rt.sessions, directory=directory, now=rt.clock.now())
+        if seed_demo and report.ok:
+            from bot.jobs_cli import seed_demo_schedules
+
+            for line in await seed_demo_schedules(rt.sessions, rt.clock.now()):
+                print(f"已设置：{line}")
     finally:
         await rt.close()
     print(report.summary())
@@ -114,14 +140,15 @@ async def _grant(settings: Settings, phone: str, role: str, scope: str) -> int:
 
 async def _run(settings: Settings) -> int:
     from bot.runtime import build_runtime, migrate
-    from bot.service import configured_channels, serve
+    from bot.service import Kick, configured_channels, serve
 
     await migrate(settings)
     rt = await build_runtime(settings)
     try:
-        channels = configured_channels(settings, rt, kick=lambda: None)
+        kick = Kick()
+        channels = configured_channels(settings, rt, kick=kick)
         if channels:
-            await serve(settings, rt, channels)
+            await serve(settings, rt, channels, kick)
             return 0
     finally:
         await rt.close()
@@ -140,17 +167,20 @@ async def _chat(settings: Settings) -> int:
         if await network_is_empty(rt.sessions):
             report = await import_directory(session_factory=rt.sessions, directory=DEMO_DIR, now=rt.clock.now())
             print(f"（数据库是空的，已载入演示县：{report.summary()}；名单见 bot/demo/README.md）")
+            from bot.jobs_cli import seed_demo_schedules
+
+            await seed_demo_schedules(rt.sessions, rt.clock.now())
         from handlers.request_parser import warm_up
-        from scheduler.clock import start_ticking
+        from scheduler.clock import start_ticking, stop_ticking
 
         await asyncio.to_thread(warm_up)
         console = ConsoleSession(rt.engine, rt.sessions, rt.clock, echo=not sys.stdin.isatty())
         # Escalations and auto-confirmations fall due while you chat, as in production.
-        ticker = start_ticking(rt.sessions, rt.clock, after_tick=console.relay.deliver_pending)
+        ticker = start_ticking(rt.sessions, rt.clock, after_tick=console.relay.deliver_pending, tz=settings.tz)
         try:
             await console.run(stdin_lines())
         finally:
-            ticker.shutdown(wait=False)
+            await stop_ticking(ticker)
     finally:
         await rt.close()
     return 0

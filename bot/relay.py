@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from datetime import timedelta
 from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handlers.messages import Button, OutboundMessage
+from handlers.messages import Attachment, Button, OutboundMessage
 from storage.clock import Clock
 from storage.models import OutboxMessage
+from storage.attachments import blob_data
 from storage.outbox import claim, mark_failed, mark_sent, pending, reclaim_stale
 
 log = logging.getLogger(__name__)
@@ -55,6 +57,8 @@ def to_outbound(row: OutboxMessage) -> OutboundMessage:
         ref=row.ref,
         outbox_id=row.id,
         person_id=row.person_id,
+        attachments=[Attachment(kind=a["kind"], filename=a["filename"], mime=a["mime"], size=a.get("size", 0),
+                                blob_id=a.get("blob_id")) for a in row.attachments or []],
     )
 
 
@@ -74,6 +78,9 @@ class Relay:
         self._channels = {c.platform: c for c in channels}
         # The console shows messages to people who have no chat account yet.
         self._unaddressed = unaddressed
+        # A channel with `concurrency` > 1 gets one lane per chat, that many sends in flight.
+        self._gates: dict[str, asyncio.Semaphore] = {}
+        self.more_waiting = False
 
     async def deliver_pending(self, limit: int = 200) -> int:
         """Deliver what is owed now; returns how many were sent."""
@@ -86,10 +93,51 @@ class Relay:
                 limit=limit,
             )
             await session.commit()
+        self.more_waiting = len(rows) >= limit
         sent = 0
+        lanes: dict[tuple[str, str | None], list[OutboxMessage]] = {}
         for row in rows:
-            if await self._deliver(row):
+            channel = self._channel_for(row)
+            if channel is not None and getattr(channel, "concurrency", 1) > 1:
+                lanes.setdefault((row.platform or "", row.address), []).append(row)
+            elif await self._deliver(row):
                 sent += 1
+        if lanes:
+            sent += sum(await asyncio.gather(*(self._deliver_lane(lane) for lane in lanes.values())))
+        return sent
+
+    def _channel_for(self, row: OutboxMessage) -> Channel | None:
+        return self._channels.get(row.platform) if row.platform else self._unaddressed
+
+    def _gate(self, channel: Channel) -> asyncio.Semaphore:
+        gate = self._gates.get(channel.platform)
+        if gate is None:
+            gate = self._gates[channel.platform] = asyncio.Semaphore(getattr(channel, "concurrency", 1))
+        return gate
+
+    async def _deliver_lane(self, lane: list[OutboxMessage]) -> int:
+        """One chat's messages, in order, while other chats' lanes run beside it.
+
+        The channel's rate limiter paces the lanes; the gate bounds how many are in flight. A
+        failure ends the lane for this round, so a later message never overtakes an earlier one.
+        """
+        channel = self._channel_for(lane[0])
+        assert channel is not None
+        sent = 0
+        for row in lane:
+            async with self._gate(channel):
+                try:
+                    ok = await self._deliver(row)
+                except Exception as exc:  # a channel bug must not strand the whole round
+                    log.exception("delivery of outbox %s crashed", row.id)
+                    async with self._sessions() as session:
+                        await mark_failed(session, row.id, error=repr(exc)[:2000],
+                                          final=row.attempts + 1 >= MAX_ATTEMPTS)
+                        await session.commit()
+                    ok = False
+            if not ok:
+                break
+            sent += 1
         return sent
 
     async def _deliver(self, row: OutboxMessage) -> bool:
@@ -101,8 +149,11 @@ class Relay:
                 await session.rollback()
                 return False
             await session.commit()
+        message = to_outbound(row)
+        if message.attachments:
+            message.attachments = await self._with_data(message.attachments)
         try:
-            external_id = await channel.send(to_outbound(row))
+            external_id = await channel.send(message)
         except DeliveryError as exc:
             final = not exc.retryable or row.attempts + 1 >= MAX_ATTEMPTS
             log.warning("delivery of outbox %s failed (final=%s): %s", row.id, final, exc)
@@ -114,6 +165,13 @@ class Relay:
             await mark_sent(session, row.id, now=self._clock.now(), external_message_id=external_id)
             await session.commit()
         return True
+
+
+    async def _with_data(self, attachments: list[Attachment]) -> list[Attachment]:
+        """The attachments with their bytes loaded from the blob store."""
+        async with self._sessions() as session:
+            data = await blob_data(session, [a.blob_id for a in attachments if a.blob_id is not None])
+        return [replace(a, data=data.get(a.blob_id, b"") if a.blob_id is not None else a.data) for a in attachments]
 
 
 class RelayLoop:
@@ -131,10 +189,13 @@ class RelayLoop:
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until `stop` is set; a failing round is logged and retried."""
         while not stop.is_set():
+            sent = 0
             try:
-                await self.relay.deliver_pending()
+                sent = await self.relay.deliver_pending()
             except Exception:  # the loop must outlive a database hiccup
                 log.exception("relay round failed")
+            if sent and self.relay.more_waiting and not stop.is_set():
+                continue  # a broadcast is draining: the limiter, not the interval, sets the pace
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=self.interval)
             except TimeoutError:

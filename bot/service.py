@@ -15,7 +15,8 @@ from typing import Any, Protocol
 from bot.relay import Relay, RelayLoop
 from bot.runtime import Runtime
 from bot.settings import Settings
-from scheduler.clock import start_ticking
+from scheduler.clock import start_ticking, stop_ticking
+from scheduler.lease import build_lease
 
 log = logging.getLogger(__name__)
 
@@ -42,16 +43,40 @@ class ChannelService(Protocol):
         ...
 
 
+class Kick:
+    """Wakes the relay after a handled message; channels get it before the relay exists."""
+
+    def __init__(self) -> None:
+        self.relay: RelayLoop | None = None
+
+    def __call__(self) -> None:
+        if self.relay is not None:
+            self.relay.kick()
+
+
 def configured_channels(settings: Settings, rt: Runtime, kick: Any) -> list[ChannelService]:
     """The chat channels whose credentials are set, built explicitly (no discovery by import).
 
     `kick` is called after each handled message so replies leave at once.
     """
     channels: list[ChannelService] = []
+    if settings.telegram_token:
+        from bot.channels.telegram import TelegramChannel
+
+        channels.append(TelegramChannel.from_runtime(settings, rt, kick))
+    if settings.wechat_token and settings.wechat_app_id and settings.wechat_app_secret:
+        from bot.channels.wechat import WeChatChannel
+
+        channels.append(WeChatChannel.from_settings(settings, rt, kick))
+    if (settings.wecom_corp_id and settings.wecom_agent_id is not None and settings.wecom_secret
+            and settings.wecom_token and settings.wecom_aes_key):
+        from bot.channels.wecom import WeComChannel
+
+        channels.append(WeComChannel.from_settings(settings, rt, kick))
     return channels
 
 
-async def serve(settings: Settings, rt: Runtime, channels: list[ChannelService]) -> None:
+async def serve(settings: Settings, rt: Runtime, channels: list[ChannelService], kick: Kick | None = None) -> None:
     """Run channels, HTTP server, relay and scheduler until SIGINT/SIGTERM."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -59,9 +84,17 @@ async def serve(settings: Settings, rt: Runtime, channels: list[ChannelService])
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
     relay = RelayLoop(Relay(rt.sessions, rt.clock, list(channels)))
-    scheduler = start_ticking(rt.sessions, rt.clock, after_tick=relay.relay.deliver_pending)
+    if kick is not None:
+        kick.relay = relay
+    scheduler = start_ticking(rt.sessions, rt.clock, after_tick=relay.relay.deliver_pending, tz=settings.tz,
+                              lease=build_lease(rt.sessions, rt.redis))
     tasks = [asyncio.create_task(relay.run(stop), name="relay")]
     routes = [r for c in channels for r in c.routes()]
+    from bot.dashboard import dashboard_routes
+
+    # The data-map dashboard is always served: it is what makes the HTTP server worth running
+    # even for a polling-only bot.
+    routes += dashboard_routes(rt.sessions, rt.clock, secure_cookie=settings.dashboard_secure_cookie)
     server = None
     if routes:
         import uvicorn
@@ -81,7 +114,7 @@ async def serve(settings: Settings, rt: Runtime, channels: list[ChannelService])
         await channel.stop()
     if server is not None:
         server.should_exit = True
-    scheduler.shutdown(wait=False)
+    await stop_ticking(scheduler)
     for task in tasks:
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.wait_for(task, timeout=10)

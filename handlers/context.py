@@ -32,6 +32,8 @@ class Context:
     state: StateStore
     tz: tzinfo
     sent: list[OutboxMessage] = field(default_factory=list)
+    # Where the bot's web pages are reached (the dashboard's login links), e.g. https://xinfeng.example.org.
+    public_url: str = ""
 
     @property
     def now(self) -> datetime:

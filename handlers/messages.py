@@ -53,6 +53,21 @@ class InboundMessage:
     reply_to_message_id: str | None = None
 
 
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent with a message: a photo shown inline, or a document to download.
+
+    `data` holds the bytes once the relay has loaded them from the blob store.
+    """
+
+    kind: Literal["photo", "document"]
+    filename: str
+    mime: str
+    size: int = 0
+    data: bytes = b""
+    blob_id: int | None = None
+
+
 @dataclass
 class OutboundMessage:
     """One message the bot sends to a person or a group."""
@@ -66,3 +81,4 @@ class OutboundMessage:
     ref: str | None = None
     outbox_id: int | None = None
     person_id: int | None = None
+    attachments: list[Attachment] = field(default_factory=list)

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.messages import Button
 from storage.models import OrgUnit, OutboxMessage, Person, RoleGrant, Team, TeamGroup, TeamMember
-from storage.outbox import enqueue_to_group, enqueue_to_person
+from storage.outbox import enqueue_to_group, enqueue_to_person, group_destinations
 
 
 def _buttons(buttons: Iterable[Button] | None) -> list[dict[str, str]]:
@@ -76,6 +76,21 @@ class Notifier:
             if member.id not in skip:
                 await self.person(member, text, buttons, ref)
                 count += 1
+        return count
+
+    async def edit_group_cards(self, ref: str, text: str, buttons: list[Button] | None = None) -> int:
+        """Replace, in every team group, the messages already sent about `ref` (who took a task).
+
+        Each becomes an outbox row of kind "edit" to the same chat, delivered after the original
+        in that chat's order; a channel that cannot edit posts it as an update instead.
+        """
+        count = 0
+        for team_id, platform, address, label in await group_destinations(self.session, ref=ref):
+            row = OutboxMessage(team_id=team_id, platform=platform, address=address, recipient_label=label,
+                                text=text, buttons=_buttons(buttons), kind="edit", ref=ref, created_at=self.now)
+            self.session.add(row)
+            self.sent.append(row)
+            count += 1
         return count
 
     async def admins(self, unit: OrgUnit, text: str, ref: str | None = None) -> int:

@@ -20,7 +20,7 @@ from handlers.messages import InboundMessage
 from handlers.router import Dispatcher
 from handlers.textnorm import normalize
 from storage.clock import Clock
-from storage.inbox import mark_inbound, store_inbound
+from storage.inbox import claim_inbound, store_inbound
 from storage.models import OutboxMessage
 from storage.people import resolve_identity, roles_of
 from storage.state import SqlStateStore, StateStore
@@ -39,36 +39,47 @@ class Engine:
     dispatcher: Dispatcher
     tz: tzinfo
     state_factory: Callable[[AsyncSession, Clock], StateStore] = SqlStateStore
+    public_url: str = ""
 
     async def handle(self, msg: InboundMessage) -> list[OutboxMessage] | None:
         """Process one inbound message; None if it was a redelivery of one already stored."""
+        row_id = await self.store(msg)
+        if row_id is None:
+            return None
+        return await self.process_stored(row_id, msg)
+
+    async def store(self, msg: InboundMessage) -> int | None:
+        """Store a message before acknowledging it to the platform; None if it was seen before."""
         async with self.sessions() as session:
-            row_id = await store_inbound(
+            return await store_inbound(
                 session,
                 platform=msg.platform,
                 message_id=msg.message_id,
                 payload=_payload(msg),
                 now=self.clock.now(),
             )
-        if row_id is None:
-            return None
-        return await self.process_stored(row_id, msg)
 
     async def process_stored(self, row_id: int, msg: InboundMessage) -> list[OutboxMessage]:
-        """Run the handlers for a stored message and commit effects, outbox and status together."""
+        """Run the handlers for a stored message and commit effects, outbox and status together.
+
+        The row is claimed first, so a worker recovering it after a crash while another still
+        handles it (or two recovering workers) cannot apply it twice.
+        """
         try:
             async with self.sessions() as session:
+                if not await claim_inbound(session, row_id, "processed"):
+                    return []
                 ctx = await self._context(session, msg)
                 await self.dispatcher.dispatch(ctx, normalize(msg.text))
-                await mark_inbound(session, row_id, "processed")
                 await session.commit()
                 return ctx.sent
         except Exception as exc:  # noqa: BLE001 — the user must get an answer whatever broke
             log.exception("failed to handle %s message %s", msg.platform, msg.message_id)
             async with self.sessions() as session:
+                if not await claim_inbound(session, row_id, "failed", error=repr(exc)[:2000]):
+                    return []
                 ctx = await self._context(session, msg)
                 ctx.reply(SORRY)
-                await mark_inbound(session, row_id, "failed", error=repr(exc)[:2000])
                 await session.commit()
                 return ctx.sent
 
@@ -85,6 +96,7 @@ class Engine:
             clock=self.clock,
             state=self.state_factory(session, self.clock),
             tz=self.tz,
+            public_url=self.public_url,
         )
 
 

@@ -10,7 +10,9 @@ from handlers.context import Context
 from handlers.dispatch import accept_button
 from handlers.messages import Button
 from handlers.permissions import admin_over, is_assigned, member_team_ids
+from handlers.points import points_line
 from handlers.router import Router
+from handlers.task_cards import refresh_group_cards
 from handlers.texts import STATUS_ZH, hours_text, ref, task_card, usage
 from handlers.textnorm import parse_hours, parse_rating, parse_ref
 from storage.hours import total_hours
@@ -77,8 +79,15 @@ async def accept(ctx: Context, args: str) -> None:
     ctx.audit("accept", "task", task.id, team_id=mine[0])
     unit = await ctx.session.get(OrgUnit, task.org_unit_id)
     buttons = [Button("完成", f"完成 {ref(task.id)}"), Button("放弃", f"放弃 {ref(task.id)}")]
-    ctx.reply("接单成功，谢谢您！\n" + task_card(ctx, task, unit, contact=True)
-              + f"\n服务完成后请发：完成 {ref(task.id)} 小时数", buttons, ref=f"task:{task.id}")
+    card = ("接单成功，谢谢您！\n" + task_card(ctx, task, unit, contact=True)
+            + f"\n服务完成后请发：完成 {ref(task.id)} 小时数")
+    if ctx.in_group:
+        # The card carries the resident's phone and address: to the volunteer alone, never the group.
+        await ctx.notify(ctx.person, card, buttons, ref=f"task:{task.id}")
+        ctx.reply(f"接单成功，谢谢您！任务 {ref(task.id)} 的联系方式已私信发给您（没收到请先私聊我发 /start）。")
+    else:
+        ctx.reply(card, buttons, ref=f"task:{task.id}")
+    await refresh_group_cards(ctx.session, ctx.notifier, task)
     resident = await ctx.session.get(Person, task.resident_id)
     if resident is not None:
         await ctx.notify(resident, f"好消息！志愿者 {_volunteer_label(ctx.person)} 接了您的任务 {ref(task.id)}（{task.category}），会按约定和您联系。")
@@ -96,6 +105,7 @@ async def release(ctx: Context, args: str) -> None:
     await ctx.session.refresh(task)
     ctx.audit("release", "task", task.id)
     ctx.reply(f"已放弃任务 {ref(task.id)}，我会请队里其他人接手。")
+    await refresh_group_cards(ctx.session, ctx.notifier, task)
     for team in (await ctx.session.execute(
         select(Team).where(Team.id.in_(await offered_team_ids(session=ctx.session, task_id=task.id))))).scalars().all():
         await ctx.notifier.team(team, f"任务 {ref(task.id)}【{task.category}】又空出来了，需要有人接手。",
@@ -185,6 +195,8 @@ async def cancel(ctx: Context, args: str) -> None:
         ctx.reply(f"任务 {ref(task.id)} {why}，不能取消。")
         return
     ctx.audit("cancel", "task", task.id, by_admin=is_admin)
+    await ctx.session.refresh(task)
+    await refresh_group_cards(ctx.session, ctx.notifier, task)
     ctx.reply(f"任务 {ref(task.id)} 已取消。")
     for vid in volunteers:
         volunteer = await ctx.session.get(Person, vid)
@@ -217,6 +229,8 @@ async def mine(ctx: Context, args: str) -> None:
     total, count = await total_hours(session=ctx.session, volunteer_id=ctx.person.id)
     if ctx.person.is_volunteer or count:
         lines.append(f"志愿时长：{hours_text(total)} 小时（{count} 次服务）")
+    if (points := await points_line(ctx)) is not None:
+        lines.append(points)
     if len(lines) == 1:
         lines.append("您还没有点单或接单。有什么需要，直接告诉我就行。")
     ctx.reply("\n".join(lines))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from handlers.context import Context
+from handlers.textnorm import normalize
 from storage.models import OrgUnit, Task
 
 STATUS_ZH = {
@@ -76,3 +77,16 @@ def _when(ctx: Context, task: Task) -> str:
 def usage(command: str, example: str) -> str:
     """A hint for a command used without what it needs."""
     return f"请这样发：{command}\n例如：{example}"
+
+
+def as_typed(raw: str, tail: str) -> str:
+    """The end of the raw message that the normalised `tail` came from, punctuation as typed.
+
+    Commands are matched on NFKC-folded text (full-width "，" becomes ","); notes people write
+    are kept the way they wrote them.
+    """
+    raw = raw.strip()
+    for start in range(len(raw)):
+        if normalize(raw[start:]) == tail:
+            return raw[start:].strip()
+    return tail

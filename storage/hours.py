@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import HoursEntry
+from storage.points import award_for_hours
 
 
 async def credit_hours(
@@ -34,6 +35,7 @@ async def credit_hours(
             session.add(entry)
     except IntegrityError:
         return None
+    await award_for_hours(session=session, entry=entry)
     return entry
 
 

@@ -6,16 +6,18 @@ file first (`storage.roster_checks`), then writes each file that has no errors i
 transaction, in dependency order. Re-importing updates rows matched by their natural key and
 never duplicates: org units and teams by code, people by phone (residents without a phone by
 name and village), role grants by (person, role, scope). Team memberships are only added.
+The optional service-programme files (pairings, goods, points rules) are checked and written
+by `storage.roster_programmes` under the same rules.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -24,6 +26,11 @@ from sqlalchemy.orm import aliased
 from storage import audit
 from storage.models import LEVEL_ZH, OrgUnit, Person, RoleGrant, Team, TeamMember
 from storage.roster_checks import CHECKERS
+from storage.roster_lookups import FileCounts
+from storage.roster_lookups import by_code as _by_code
+from storage.roster_lookups import chunks as _chunks
+from storage.roster_lookups import people_by_phone as _people_by_phone
+from storage.roster_programmes import PROGRAMME_CHECKERS, PROGRAMME_WRITERS
 from storage.roster_files import (
     FILES,
     OPTIONAL_FILES,
@@ -50,27 +57,6 @@ from storage.roster_files import (
 # Generated invite codes: no 0/O, 1/I/L, so they survive being read aloud or copied by hand.
 INVITE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 INVITE_LENGTH = 6
-_CHUNK = 500  # keys per IN (...) query, well under every backend's parameter limit
-
-M = TypeVar("M", OrgUnit, Team)
-
-
-@dataclass
-class FileCounts:
-    """What importing one file did to its rows."""
-
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-
-    def tally(self, before: tuple[Any, ...] | None, after: tuple[Any, ...]) -> None:
-        """Count one row from its state before (None: it is new) and after writing."""
-        if before is None:
-            self.created += 1
-        elif before != after:
-            self.updated += 1
-        else:
-            self.unchanged += 1
 
 
 @dataclass
@@ -121,7 +107,8 @@ async def import_directory(
     async with session_factory() as session:
         known = await _load_known(session, tables)
     # In FILES order: each check registers its codes/phones for the files after it.
-    checked = {kind: CHECKERS[kind](table, known) for kind, table in tables.items()}
+    checkers = {**CHECKERS, **PROGRAMME_CHECKERS}
+    checked = {kind: checkers[kind](table, known) for kind, table in tables.items()}
     for kind in FILES:  # errors in file order, a missing file where its errors would be
         if kind in missing:
             report.errors.append(missing[kind])
@@ -206,7 +193,7 @@ def _role_label(role: str, level: str) -> str:
 async def _load_known(session: AsyncSession, tables: dict[str, Table]) -> Known:
     # Every unit and team is loaded: the network is small (a province: ~3,000 units, ~20,000
     # teams) and the level and parent-loop checks need the whole tree. People are many, so
-    # only the phones roles.csv names are looked up.
+    # only the phones roles.csv and pairings.csv name are looked up.
     known = Known()
     parent_unit = aliased(OrgUnit)
     units = select(OrgUnit.code, OrgUnit.level, parent_unit.code).outerjoin(
@@ -220,11 +207,14 @@ async def _load_known(session: AsyncSession, tables: dict[str, Table]) -> Known:
         known.teams[code] = TeamInfo(parent_code, "db")
         known.invites[invite.upper()] = code
     phones = set()
-    for row in tables["roles"].rows if "roles" in tables else ():
-        try:
-            phones.add(parse_phone(row.get("phone")))
-        except RowError:
-            pass  # reported by the roles check
+    referring = [(tables[kind], column) for kind, column in (("roles", "phone"), ("pairings", "volunteer_phone"))
+                 if kind in tables]
+    for table, column in referring:
+        for row in table.rows:
+            try:
+                phones.add(parse_phone(row.get(column)))
+            except RowError:
+                pass  # reported by that file's check
     for chunk in _chunks(sorted(phones)):
         for (phone,) in await session.execute(select(Person.phone).where(Person.phone.in_(chunk))):
             known.phones[phone] = "db"
@@ -418,28 +408,5 @@ WRITERS: dict[str, Callable[[AsyncSession, Any, datetime], Awaitable[FileCounts]
     "volunteers": _write_volunteers,
     "residents": _write_residents,
     "roles": _write_roles,
+    **PROGRAMME_WRITERS,
 }
-
-
-# ---------------------------------------------------------------- lookups
-
-
-def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
-
-
-async def _by_code(session: AsyncSession, model: type[M], codes: Iterable[str]) -> dict[str, M]:
-    found: dict[str, M] = {}
-    for chunk in _chunks(sorted(set(codes))):
-        for obj in (await session.execute(select(model).where(model.code.in_(chunk)))).scalars():
-            found[obj.code] = obj
-    return found
-
-
-async def _people_by_phone(session: AsyncSession, phones: Iterable[str | None]) -> dict[str, Person]:
-    found: dict[str, Person] = {}
-    for chunk in _chunks(sorted({p for p in phones if p})):
-        for person in (await session.execute(select(Person).where(Person.phone.in_(chunk)))).scalars():
-            found[person.phone or ""] = person
-    return found

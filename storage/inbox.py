@@ -6,6 +6,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,6 +21,21 @@ async def store_inbound(
 
     Commits on its own: a platform may be told "received" only after this returns.
     """
+    dialect = session.get_bind().dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        # A redelivery is routine (webhook retries, polling after a restart): insert nothing
+        # rather than fail on the unique key. The failing-flush path below was seen to stall
+        # the event loop for SQLite's whole busy timeout when duplicates arrived under load.
+        insert = sqlite_insert if dialect == "sqlite" else pg_insert
+        stmt = (
+            insert(InboxMessage)
+            .values(platform=platform, message_id=message_id, payload=payload, received_at=now, status="received")
+            .on_conflict_do_nothing(index_elements=["platform", "message_id"])
+            .returning(InboxMessage.id)
+        )
+        row_id = (await session.execute(stmt)).scalar_one_or_none()
+        await session.commit()
+        return row_id
     row = InboxMessage(platform=platform, message_id=message_id, payload=payload, received_at=now)
     session.add(row)
     try:
@@ -34,6 +51,20 @@ async def mark_inbound(session: AsyncSession, row_id: int, status: str, error: s
     await session.execute(
         update(InboxMessage).where(InboxMessage.id == row_id).values(status=status, error=error)
     )
+
+
+async def claim_inbound(session: AsyncSession, row_id: int, status: str, error: str | None = None) -> bool:
+    """Move a received row to `status` in the caller's transaction; False if another worker did.
+
+    Done first in the transaction that handles the message: on PostgreSQL a second worker
+    recovering the same row waits on its lock and then finds it taken; on SQLite writers queue.
+    """
+    result = await session.execute(
+        update(InboxMessage)
+        .where(InboxMessage.id == row_id, InboxMessage.status == "received")
+        .values(status=status, error=error)
+    )
+    return int(getattr(result, "rowcount", 0)) == 1
 
 
 async def unprocessed(session: AsyncSession, platform: str, limit: int = 100) -> list[InboxMessage]:

@@ -327,7 +327,7 @@ class OutboxMessage(Base):
     buttons: Mapped[list[Any]] = mapped_column(JSON, default=list)
     kind: Mapped[str] = mapped_column(String(32), default="reply")
     # What the message is about, so a channel can edit it later (e.g. "task:12").
-    ref: Mapped[str | None] = mapped_column(String(64))
+    ref: Mapped[str | None] = mapped_column(String(64), index=True)
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -335,6 +335,8 @@ class OutboxMessage(Base):
     error: Mapped[str | None] = mapped_column(Text)
     # The platform's id of the sent message, for later edits.
     external_message_id: Mapped[str | None] = mapped_column(String(128))
+    # Files sent with the message (charts, exports): see storage.attachments for the format.
+    attachments: Mapped[list[Any] | None] = mapped_column(JSON)
 
 
 class InboxMessage(Base):

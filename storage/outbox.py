@@ -139,3 +139,30 @@ async def mark_failed(session: AsyncSession, row_id: int, *, error: str, final: 
         "status": "undeliverable" if final else "pending",
     }
     await session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id).values(**values))
+
+
+async def group_destinations(session: AsyncSession, *, ref: str) -> list[tuple[int, str, str, str]]:
+    """Team groups already sent a message about `ref`: (team_id, platform, address, label) each once."""
+    stmt = (
+        select(OutboxMessage.team_id, OutboxMessage.platform, OutboxMessage.address,
+               OutboxMessage.recipient_label)
+        .where(OutboxMessage.ref == ref, OutboxMessage.kind != "edit", OutboxMessage.team_id.is_not(None),
+               OutboxMessage.platform.is_not(None), OutboxMessage.address.is_not(None))
+        .order_by(OutboxMessage.id)
+    )
+    seen: dict[tuple[str, str], tuple[int, str, str, str]] = {}
+    for team_id, platform, address, label in (await session.execute(stmt)).all():
+        seen.setdefault((platform, address), (team_id, platform, address, label))
+    return list(seen.values())
+
+
+async def sent_message_ids(session: AsyncSession, *, platform: str, address: str, ref: str) -> list[str]:
+    """The platform ids of messages about `ref` delivered to one chat (what an edit must change)."""
+    stmt = (
+        select(OutboxMessage.external_message_id)
+        .where(OutboxMessage.ref == ref, OutboxMessage.platform == platform, OutboxMessage.address == address,
+               OutboxMessage.kind != "edit", OutboxMessage.status == "sent",
+               OutboxMessage.external_message_id.is_not(None))
+        .order_by(OutboxMessage.id)
+    )
+    return [str(x) for x in (await session.execute(stmt)).scalars()]

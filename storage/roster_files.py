@@ -21,8 +21,8 @@ from typing import Any, Generic, TypeVar
 from storage.models import LEVEL_ORDER, LEVEL_ZH
 
 # The files in the order they are checked and written: each may refer to those before it.
-FILES = ("org_units", "teams", "volunteers", "residents", "roles")
-OPTIONAL_FILES = frozenset({"residents", "roles"})
+FILES = ("org_units", "teams", "volunteers", "residents", "roles", "pairings", "goods", "points_rules")
+OPTIONAL_FILES = frozenset({"residents", "roles", "pairings", "goods", "points_rules"})
 
 # Columns that must be in the header, and columns that may be left out entirely.
 REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -31,10 +31,14 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     "volunteers": ("name", "phone", "org_code"),
     "residents": ("name", "phone", "org_code"),
     "roles": ("phone", "role", "scope_code"),
+    "pairings": ("volunteer_phone", "household_name", "org_code"),
+    "goods": ("org_code", "name", "points", "stock"),
+    "points_rules": ("org_code", "points_per_hour"),
 }
 OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {
     "teams": ("parent_code", "invite_code"),
     "volunteers": ("team_codes", "skills", "party_member"),
+    "pairings": ("household_phone",),
 }
 
 # Request categories (PRODUCT.md §9). A team's categories must come from here: a misspelt one

@@ -12,12 +12,13 @@ import asyncio
 import sys
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import TextIO
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.relay import Relay
-from handlers.messages import Button, InboundMessage, OutboundMessage
+from handlers.messages import Attachment, Button, InboundMessage, OutboundMessage
 from handlers.processing import Engine
 from storage.clock import Clock
 from storage.models import Person
@@ -35,21 +36,36 @@ class ConsoleChannel:
 
     platform = PLATFORM
 
-    def __init__(self, out: TextIO) -> None:
+    def __init__(self, out: TextIO, files_dir: Path | None = None) -> None:
         self._out = out
         self._buttons: dict[int, list[Button]] = {}
+        # A terminal cannot show a picture: attachments are saved here and their path printed.
+        self._files_dir = files_dir or Path.cwd() / "xinfeng-files"
 
     async def send(self, message: OutboundMessage) -> str | None:
         """Print one message; buttons become numbered choices."""
         text = message.text.replace("\n", "\n    ")
+        if message.kind == "edit":
+            text = "(更新) " + text  # a terminal cannot change what it printed: show the new version
         self._out.write(f"[{message.recipient_label}] {text}\n")
         if message.buttons:
             choices = "  ".join(f"({i}) {b.label}" for i, b in enumerate(message.buttons, 1))
             self._out.write(f"    {choices}  — /press 数字\n")
             if message.person_id is not None:
                 self._buttons[message.person_id] = message.buttons
+        for attachment in message.attachments:
+            self._out.write(f"[{message.recipient_label}] 📎 {self._save(message, attachment)}\n")
         self._out.flush()
         return None
+
+    def _save(self, message: OutboundMessage, attachment: Attachment) -> str:
+        self._files_dir.mkdir(parents=True, exist_ok=True)
+        name = Path(attachment.filename).name or "file"
+        path = self._files_dir / f"{message.outbox_id or uuid.uuid4().hex[:8]}-{name}"
+        path.write_bytes(attachment.data)
+        size = len(attachment.data)
+        shown = f"{size / 1024:.0f} KB" if size >= 1024 else f"{size} B"
+        return f"{attachment.filename} ({shown}) saved to {path}"
 
     def button(self, person_id: int, number: int) -> Button | None:
         """Button `number` (1-based) of the last message this person was shown."""

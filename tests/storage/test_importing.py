@@ -79,6 +79,9 @@ async def test_demo_imports_cleanly(sessions: Sessions, clock: FixedClock) -> No
         "volunteers": (33, 0, 0),
         "residents": (5, 0, 0),
         "roles": (18, 0, 0),
+        "pairings": (5, 0, 0),
+        "goods": (3, 0, 0),
+        "points_rules": (1, 0, 0),
     }
     assert await count(sessions, Person) == 38
     assert await count(sessions, Person, Person.is_volunteer.is_(True)) == 33
@@ -108,7 +111,7 @@ async def test_demo_imports_cleanly(sessions: Sessions, clock: FixedClock) -> No
     assert await count(sessions, RoleGrant, RoleGrant.role == "admin") == 5
     for role in ("federation_admin", "first_secretary", "shopkeeper"):
         assert await count(sessions, RoleGrant, RoleGrant.role == role) == 1
-    assert await count(sessions, AuditEntry, AuditEntry.action == "import") == 5
+    assert await count(sessions, AuditEntry, AuditEntry.action == "import") == 8
     assert await count(sessions, AuditEntry, AuditEntry.action == "grant") == 18
 
 
@@ -121,7 +124,8 @@ async def test_reimport_is_idempotent_and_updates_edits(sessions: Sessions, cloc
     again = await run(sessions, roster, clock)
     assert again.ok
     assert counts(again) == {"org_units": (0, 0, 19), "teams": (0, 0, 10), "volunteers": (0, 0, 33),
-                             "residents": (0, 0, 5), "roles": (0, 0, 18)}
+                             "residents": (0, 0, 5), "roles": (0, 0, 18), "pairings": (0, 0, 5),
+                             "goods": (0, 0, 3), "points_rules": (0, 0, 1)}
     assert [await count(sessions, t) for t in tables] == before
 
     edit(roster, "volunteers.csv", "刘玉芬,13900000002,BP,BP-KJD,", "刘玉芳,139 0000 0002,BP,BP-KJD|BP-WYD,")
@@ -280,7 +284,7 @@ async def test_rows_that_need_a_refused_file_say_so(sessions: Sessions, clock: F
     report = await run(sessions, roster, clock)
     assert "teams.csv:2: org_code BP is in org_units.csv, which has errors" in report.errors
     assert "roles.csv:2: scope_code BP-ZD is in teams.csv, which has errors" in report.errors
-    assert set(report.not_imported) == {ORG, TEAMS, VOLS, RES, ROLES}
+    assert set(report.not_imported) == {ORG, TEAMS, VOLS, RES, ROLES, "pairings.csv", "goods.csv", "points_rules.csv"}
     assert await count(sessions, Person) == 0
 
 
@@ -289,7 +293,7 @@ async def test_missing_required_file_is_reported(sessions: Sessions, clock: Fixe
     (roster / TEAMS).unlink()
     (roster / ROLES).unlink()  # optional: no error
     report = await run(sessions, roster, clock)
-    assert [e for e in report.errors if not e.startswith(VOLS)] == [
+    assert [e for e in report.errors if not e.startswith((VOLS, "pairings.csv"))] == [
         f"teams.csv: not found in {roster} (nor teams.xlsx)"
     ]
     assert counts(report)["org_units"] == (19, 0, 0)

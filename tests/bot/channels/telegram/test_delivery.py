@@ -1,0 +1,278 @@
+"""Nothing lost, nothing twice: restarts, redeliveries, Telegram's limits, 429s and broken networks."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+from sqlalchemy import func, select
+from telegram import Bot, Update
+from telegram.constants import ParseMode
+from telegram.error import RetryAfter
+
+from bot.channels.telegram_config import TelegramLimits
+from bot.channels.telegram_updates import Received
+from handlers.processing import message_from_payload
+from storage.inbox import unprocessed
+from storage.models import ChannelIdentity, InboxMessage, OutboxMessage, Task
+
+
+async def outbox_rows(tg) -> list[OutboxMessage]:
+    async with tg.chat.sessions() as s:
+        return list((await s.execute(select(OutboxMessage).where(OutboxMessage.platform == "telegram")
+                                     .order_by(OutboxMessage.id))).scalars())
+
+
+async def owe(tg, address: int, text: str, count: int = 1) -> None:
+    """Put messages in the outbox, as a handler's transaction would, and wake the relay."""
+    async with tg.chat.sessions() as s:
+        for i in range(count):
+            s.add(OutboxMessage(platform="telegram", address=str(address), recipient_label=str(address),
+                                text=text.format(i=i), created_at=tg.chat.clock.now()))
+        await s.commit()
+    tg.relay_loop.kick()
+    await tg.settle()
+
+
+# ---------------------------------------------------------------------- inbound: exactly once
+
+
+async def test_a_crash_between_storing_and_handling_loses_nothing_and_repeats_nothing(tg) -> None:
+    fake = tg.fake
+    await tg.link("王大娘")
+    uid = tg.user_id("王大娘")
+    await tg.stop_bot()
+    fake.user_says(uid, "点单 家里老人想请人来理发")
+
+    # A process fetches and stores the update, then dies before handling it.
+    crashed = tg.new_channel()
+    await crashed.bot.initialize()
+    updates = await crashed.bot.get_updates(timeout=0)
+    assert [await crashed.store(u) is not None for u in updates] == [True]
+    await crashed.bot.shutdown()
+    assert fake.pending_updates() == 1  # never acknowledged: Telegram will offer it again
+
+    await tg.start_bot()
+    await tg.settle()
+    drafts = [m for m in fake.sent_to(uid) if "请确认您的需求" in m.text]
+    assert len(drafts) == 1  # handled once: recovered from the inbox, the redelivery ignored
+    assert tg.channel.stats["redelivered"] == 1 and fake.pending_updates() == 0
+    async with tg.chat.sessions() as s:
+        statuses = (await s.execute(select(InboxMessage.status))).scalars().all()
+        assert set(statuses) == {"processed"}
+
+    await tg.press("王大娘", drafts[0], "确认")
+    async with tg.chat.sessions() as s:
+        assert (await s.execute(select(func.count(Task.id)))).scalar_one() == 1
+
+
+async def test_two_workers_recovering_the_same_update_handle_it_once(tg) -> None:
+    await tg.link("王大娘")
+    uid = tg.user_id("王大娘")
+    await tg.stop_bot()
+    tg.fake.user_says(uid, "点单 想请人来帮忙修水管")
+    crashed = tg.new_channel()
+    await crashed.bot.initialize()
+    for u in await crashed.bot.get_updates(timeout=0):
+        await crashed.store(u)
+    await crashed.bot.shutdown()
+    # Two workers start at once and both find the stored, unhandled update.
+    async with tg.chat.sessions() as s:
+        [row] = await unprocessed(s, "telegram")
+    a, b = tg.new_channel(), tg.new_channel()
+    for worker in (a, b):
+        worker.schedule(row.id, Received(message_from_payload(row.payload)))
+    await asyncio.gather(a.drain(), b.drain())
+    assert a.stats["handled"] == b.stats["handled"] == 1
+    await tg.start_bot()
+    await tg.settle()
+    assert len([m for m in tg.fake.sent_to(uid) if "请确认您的需求" in m.text]) == 1
+    for ch in (a, b):
+        await ch.bot.shutdown()
+
+
+async def test_webhook_redelivery_of_a_button_press_has_no_second_effect(tg_webhook) -> None:
+    tg = tg_webhook
+    await tg.link("王大娘")
+    await tg.say("王大娘", "点单 想请人来帮忙理发")
+    draft = tg.last_to("王大娘")
+    before = len(tg.fake.sent_to(tg.user_id("王大娘")))
+    update_id = tg.fake.press(tg.user_id("王大娘"), draft, "确认")
+    await tg.settle()
+    tg.fake.redeliver(update_id)
+    tg.fake.redeliver(update_id)
+    await tg.settle()
+    async with tg.chat.sessions() as s:
+        assert (await s.execute(select(func.count(Task.id)))).scalar_one() == 1
+    after = tg.fake.sent_to(tg.user_id("王大娘"))[before:]
+    assert [m.text.startswith("已提交") for m in after] == [True]
+    assert tg.channel.stats["redelivered"] == 2
+
+
+async def test_a_stored_update_whose_handler_was_lost_is_picked_up_by_the_sweeper(tg) -> None:
+    await tg.link("王大娘")
+    uid = tg.user_id("王大娘")
+    await tg.stop_bot()
+    tg.sweep_interval = 0.02
+    await tg.start_bot()
+    # Stored (and so acknowledged), but the task that was to handle it is gone.
+    update = Update.de_json({"update_id": 4242, "message": {
+        "message_id": 1, "date": 0, "text": "我的", "chat": {"id": uid, "type": "private", "first_name": "王"},
+        "from": {"id": uid, "is_bot": False, "first_name": "王"}}}, tg.channel.bot)
+    assert await tg.channel.store(update) is not None
+    before = len(tg.fake.sent_to(uid))
+    tg.chat.clock.advance(minutes=2)  # older than a sweep interval: nobody is handling it any more
+    deadline = asyncio.get_running_loop().time() + 5
+    while len(tg.fake.sent_to(uid)) == before:
+        assert asyncio.get_running_loop().time() < deadline, "the sweeper never handled the update"
+        await asyncio.sleep(0.01)
+    await tg.settle()
+    assert [m.text.startswith("王大娘，您好") for m in tg.fake.sent_to(uid)[before:]] == [True]
+
+
+async def test_an_unreadable_update_does_not_block_the_ones_behind_it(tg, monkeypatch) -> None:
+    import bot.channels.telegram as channel_module
+
+    real = channel_module.translate
+
+    def fragile(update: Update):  # noqa: ANN202
+        if update.message is not None and update.message.text == "坏":
+            raise ValueError("a shape we did not foresee")
+        return real(update)
+
+    monkeypatch.setattr(channel_module, "translate", fragile)
+    await tg.link("王大娘")
+    uid = tg.user_id("王大娘")
+    tg.fake.user_says(uid, "坏")
+    await tg.say("王大娘", "我的")
+    assert tg.last_to("王大娘").text.startswith("王大娘，您好")
+    assert tg.channel.stats["unreadable"] == 1
+
+
+# ---------------------------------------------------------------------- outbound: limits and failures
+
+
+async def test_the_fake_really_enforces_telegrams_limits(fake_api) -> None:
+    """An unpaced client is refused: so a run with no 429 means the pacing worked."""
+    fake_api.add_user(5, "甲")
+    fake_api.started.add(5)
+    bot = Bot(fake_api.token, base_url=fake_api.base_url)
+    async with bot:
+        await bot.send_message(5, "一")
+        with pytest.raises(RetryAfter):
+            await bot.send_message(5, "二")
+    assert fake_api.stats["429"] == 1
+
+
+async def test_a_broadcast_paces_itself_and_never_gets_429(tg) -> None:
+    fake = tg.fake
+    users = [8_000_000 + i for i in range(100)]
+    for uid in users:
+        fake.add_user(uid, f"用户{uid}")
+        fake.started.add(uid)
+    fake.add_group(-100_777, "队伍群")
+    # Telegram's limits, the global one doubled so the test is quick, enforced exactly by the fake.
+    fake.limits = type(fake.limits)(global_count=60, global_period=1.0, chat_period=0.05,
+                                    group_count=20, group_period=0.5)
+    await tg.stop_bot()
+    tg.limits = TelegramLimits(per_second=50, chat_interval=0.05, group_count=20, group_period=0.5, guard=0.02)
+    await tg.start_bot()
+
+    async with tg.chat.sessions() as s:
+        for uid in users:
+            s.add(OutboxMessage(platform="telegram", address=str(uid), recipient_label="x",
+                                text=f"道德活动日提醒 {uid}", created_at=tg.chat.clock.now()))
+        for i in range(8):  # one chat gets several, in order
+            s.add(OutboxMessage(platform="telegram", address=str(users[0]), recipient_label="x",
+                                text=f"第{i}条", created_at=tg.chat.clock.now()))
+        for i in range(25):  # one group gets more than its 20 per window
+            s.add(OutboxMessage(platform="telegram", address="-100777", recipient_label="群",
+                                text=f"群消息{i}", created_at=tg.chat.clock.now()))
+        await s.commit()
+    start = time.monotonic()
+    tg.relay_loop.kick()
+    await tg.settle(timeout=30)
+    elapsed = time.monotonic() - start
+
+    assert fake.stats["429"] == 0 and tg.channel.stats["retry_after"] == 0
+    assert len(fake.all_sent()) == 100 + 8 + 25
+    assert [m.text for m in fake.sent_to(users[0])][1:] == [f"第{i}条" for i in range(8)]
+    assert [m.text for m in fake.sent_to(-100_777)] == [f"群消息{i}" for i in range(25)]
+    assert {r.status for r in await outbox_rows(tg)} == {"sent"}
+    # 133 messages at 50/s cannot take less than two seconds: the limiter, not luck, kept 429s away.
+    assert elapsed > 2.0
+    print(f"broadcast: {len(fake.all_sent())} messages in {elapsed:.2f}s ({len(fake.all_sent()) / elapsed:.0f}/s)")
+
+
+async def test_an_injected_429_is_waited_out_and_the_message_still_arrives(tg) -> None:
+    await tg.link("王大娘")
+    uid = tg.user_id("王大娘")
+    tg.fake.fail_next("sendMessage", code=429, description="Too Many Requests: retry after 7", retry_after=7,
+                      chat_id=uid)
+    await tg.say("王大娘", "我的")
+    assert [m.text.startswith("王大娘，您好") for m in tg.fake.sent_to(uid)][-1:] == [True]
+    assert tg.sleeper.waits == [7.0] and tg.channel.stats["retry_after"] == 1
+    assert tg.fake.stats["injected"] == 1
+
+
+async def test_dropped_connections_and_5xx_are_retried_with_backoff(tg) -> None:
+    tg.fake.add_user(61, "乙")
+    tg.fake.started.add(61)
+    tg.fake.drop_next("sendMessage")
+    tg.fake.fail_next("sendMessage", code=502, description="Bad Gateway")
+    await owe(tg, 61, "通知")
+    assert [m.text for m in tg.fake.sent_to(61)] == ["通知"]
+    assert tg.fake.stats["dropped"] == 1 and tg.channel.stats["network_retry"] == 2
+    assert tg.sleeper.waits == [0.01, 0.02]  # exponential backoff
+
+
+async def test_a_long_outage_hands_the_message_back_to_the_relay_and_it_arrives_later(tg) -> None:
+    tg.fake.add_user(62, "丙")
+    tg.fake.started.add(62)
+    tg.fake.fail_next("sendMessage", code=500, times=tg.channel.config.send_attempts)
+    await owe(tg, 62, "通知")
+    assert [m.text for m in tg.fake.sent_to(62)] == ["通知"]
+    [row] = await outbox_rows(tg)
+    assert row.status == "sent" and row.attempts == 1
+
+
+async def test_blocked_and_unknown_chats_are_kept_as_undeliverable(tg) -> None:
+    await tg.link("王大娘")
+    uid = tg.user_id("王大娘")
+    tg.fake.blocked.add(uid)
+    await owe(tg, uid, "通知")
+    await owe(tg, 999, "给不存在的人")
+    rows = await outbox_rows(tg)
+    undeliverable = [r for r in rows if r.status == "undeliverable"]
+    assert [r.address for r in undeliverable] == [str(uid), "999"]
+    assert "blocked" in undeliverable[0].error and "not found" in undeliverable[1].error.lower()
+    async with tg.chat.sessions() as s:
+        ident = (await s.execute(select(ChannelIdentity).where(ChannelIdentity.external_id == str(uid)))).scalar_one()
+        assert ident.reachable is False  # the next notice goes to another account, if she has one
+    tg.fake.blocked.discard(uid)
+    await tg.say("王大娘", "我的")  # she unblocks and writes: reachable again
+    async with tg.chat.sessions() as s:
+        ident = (await s.execute(select(ChannelIdentity).where(ChannelIdentity.external_id == str(uid)))).scalar_one()
+        assert ident.reachable is True
+
+
+async def test_long_texts_are_split_and_user_text_arrives_verbatim(tg) -> None:
+    tg.fake.add_user(63, "丁")
+    tg.fake.started.add(63)
+    text = "\n".join(f"第{i}段 <script>alert('x')</script> & 价格<100元" + "好" * 60 for i in range(100))
+    await owe(tg, 63, text)
+    parts = tg.fake.sent_to(63)
+    assert len(parts) == 3 and "\n".join(p.text for p in parts) == text
+
+
+async def test_send_photo_speaks_the_wire_format(fake_api) -> None:
+    fake_api.add_user(64, "戊")
+    fake_api.started.add(64)
+    bot = Bot(fake_api.token, base_url=fake_api.base_url)
+    async with bot:
+        uploaded = await bot.send_photo(64, photo=b"\x89PNG fake bytes", caption="<b>证明</b>", parse_mode=ParseMode.HTML)
+        await asyncio.sleep(0.06)  # the fake's per-chat window is 50 ms
+        by_id = await bot.send_photo(64, photo="AgACAgIAAxk-file-id")
+    assert uploaded.photo and by_id.photo[0].file_id == "AgACAgIAAxk-file-id"
+    assert fake_api.stats["photo_bytes"] == len(b"\x89PNG fake bytes")
