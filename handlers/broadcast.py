@@ -18,8 +18,7 @@ from handlers.context import Context
 from handlers.leadership import ask_which_team, chosen_team, find_led_team, is_leader_anywhere, led_teams, may_lead
 from handlers.permissions import captain_team_ids
 from handlers.router import Router
-from handlers.texts import usage
-from handlers.textnorm import normalize
+from handlers.texts import as_typed, usage
 from storage.models import Person, Team, TeamGroup, TeamMember
 
 router = Router("broadcast")
@@ -27,15 +26,6 @@ router = Router("broadcast")
 # Well under Telegram's 4,096 characters and WeChat's 2,048-byte text limit once the header is added.
 MAX_CHARS = 600
 _TEAM_TAG = re.compile(r"队伍\s*:\s*(\S+)\s*")
-
-
-def _as_typed(ctx: Context, content: str) -> str:
-    """The content as the captain typed it: routing sees NFKC-folded text ("，" becomes ",")."""
-    raw = ctx.message.text.strip()
-    for start in range(len(raw)):
-        if normalize(raw[start:]) == content:
-            return raw[start:].strip()
-    return content
 
 
 @router.command("广播", "/broadcast")
@@ -57,7 +47,7 @@ async def broadcast(ctx: Context, args: str) -> None:
     if len(content) > MAX_CHARS:
         ctx.reply(f"广播内容太长了（{len(content)} 字），请控制在 {MAX_CHARS} 字以内。")
         return
-    content = _as_typed(ctx, content)
+    content = as_typed(ctx.message.text, content)
     if tag:
         team, why, refused = await find_led_team(ctx, tag.group(1))
         if team is None:

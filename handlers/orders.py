@@ -17,8 +17,7 @@ from handlers.messages import Button
 from handlers.permissions import admin_over, secretary_over
 from handlers.request_parser import parse_request
 from handlers.router import Router
-from handlers.textnorm import normalize
-from handlers.texts import CANCEL_WORDS, CONFIRM_WORDS, ref, usage
+from handlers.texts import CANCEL_WORDS, CONFIRM_WORDS, as_typed, ref, usage
 from storage.models import OrgUnit, Person
 from storage.tasks import create_task
 
@@ -28,24 +27,11 @@ DRAFT_TTL = timedelta(hours=2)
 CONFIRM_BUTTONS = [Button("确认", "确认"), Button("取消", "取消")]
 
 
-def _as_written(ctx: Context, text: str) -> str:
-    """The part of the raw message that `text` was normalised from, with its own punctuation.
-
-    Routing works on NFKC-normalised text (full-width "，" becomes ","); the villager's words
-    are shown back and kept as they wrote them.
-    """
-    raw = ctx.message.text.strip()
-    for start in range(min(len(raw), 40)):
-        if normalize(raw[start:]) == text:
-            return raw[start:].strip()
-    return text
-
-
 def _draft_from_text(ctx: Context, text: str, written: str | None) -> dict[str, Any]:
     parsed = parse_request(text, ctx.now.astimezone(ctx.tz))
     return {
         "category": parsed.category,
-        "description": written or _as_written(ctx, text),
+        "description": written or as_typed(ctx.message.text, text),
         "when": [parsed.when[0].isoformat(), parsed.when[1].isoformat()] if parsed.when else None,
         "phone": parsed.phone,
         "place": parsed.place,
@@ -85,7 +71,7 @@ async def start_draft(
     """Parse a request and ask the person to confirm it (`written`: the text as first typed)."""
     resident = resident or ctx.person
     if resident.org_unit_id is None:
-        state = {"awaiting": "register_first", "request": text, "written": _as_written(ctx, text)}
+        state = {"awaiting": "register_first", "request": text, "written": as_typed(ctx.message.text, text)}
         await ctx.state.set(ctx.state_key, state, DRAFT_TTL)
         ctx.reply("您好！请先告诉我您住在哪个村或社区，发送：注册 村名\n例如：注册 杨家村\n注册后我会接着处理您刚才说的事。")
         return
