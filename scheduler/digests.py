@@ -39,7 +39,7 @@ async def captain_digest_due(sessions: async_sessionmaker[AsyncSession], run: Jo
         captains = select(RoleGrant.person_id).where(RoleGrant.role == "captain", RoleGrant.team_id.is_not(None))
         await claim_people(session, job=DIGEST_JOB, audience=people_select(captains.distinct(), fid), now=run.now,
                            opted_in_only=False, skip_reached_by_group=False)
-        people = await claimed_people(session, fid)
+        people = await claimed_people(session, DIGEST_JOB, fid)
         weeks = await _team_weeks(session, due)
         teams_of: dict[int, list[int]] = defaultdict(list)
         for pid, tid in await session.execute(
@@ -113,7 +113,7 @@ async def admin_report_due(sessions: async_sessionmaker[AsyncSession], run: JobR
         admins = select(RoleGrant.person_id).where(RoleGrant.role == "admin", RoleGrant.org_unit_id.is_not(None))
         await claim_people(session, job=REPORT_JOB, audience=people_select(admins.distinct(), fid), now=run.now,
                            opted_in_only=False, skip_reached_by_group=False)
-        people = await claimed_people(session, fid)
+        people = await claimed_people(session, REPORT_JOB, fid)
         first = due.astimezone(run.tz).replace(hour=0, minute=0)
         start = (first - timedelta(days=1)).replace(day=1)
         figures = await _unit_months(session, start, first)

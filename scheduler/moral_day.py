@@ -18,8 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from handlers.moral_day import PlannedActivity, moral_day_text
 from scheduler.run import JobRun, guard
 from storage.fanout import (
-    SENT_BY_FIRING, claim_region_groups, cover_units, enqueue_claimed, fan_out_people, open_firing, prepare_bulk,
-    region_audience,
+    claim_region_groups, cover_units, enqueue_claimed, fan_out_people, open_firing, prepare_bulk, region_audience,
+    sent_by,
 )
 from storage.recurrence import period_of
 from storage.schedule_models import ScheduleFiring, ScheduleSend
@@ -95,9 +95,8 @@ async def _write_texts(session: AsyncSession, firings: dict[int, tuple[Region, d
 
 async def _record_recipients(session: AsyncSession, ids: list[int]) -> dict[int, tuple[int, int]]:
     rows = (await session.execute(
-        select(ScheduleFiring.id, ScheduleSend.target_type, func.count())
-        .select_from(ScheduleFiring).join(ScheduleSend, SENT_BY_FIRING)
-        .where(ScheduleFiring.id.in_(ids)).group_by(ScheduleFiring.id, ScheduleSend.target_type)
+        select(ScheduleSend.firing_id, ScheduleSend.target_type, func.count())
+        .where(await sent_by(session, MORAL_DAY, ids)).group_by(ScheduleSend.firing_id, ScheduleSend.target_type)
     )).all()
     counts: dict[int, tuple[int, int]] = {}
     for fid, kind, n in rows:

@@ -61,7 +61,7 @@ async def pairing_reminders_due(sessions: async_sessionmaker[AsyncSession], run:
             households[vid].append(name)
         month = due.astimezone(run.tz)
         rows = [(pid, name, platform, address, pairing_reminder_text(month.month, households[pid]))
-                for pid, name, platform, address in await claimed_people(session, fid)]
+                for pid, name, platform, address in await claimed_people(session, REMIND_JOB, fid)]
         count = await enqueue_each(session, rows=rows, kind=REMIND_JOB, ref=f"{REMIND_JOB}:{period_of(due, run.tz)}",
                                    now=run.now)
         await set_recipients(session, fid, count)
@@ -106,7 +106,7 @@ async def pairing_reports_due(sessions: async_sessionmaker[AsyncSession], run: J
         month = due.astimezone(run.tz).month
         rows = [(pid, name, platform, address, pairing_report_text(
                     month, [(units[s].name if s in units else str(s), by_station[s]) for s in stations_of[pid]]))
-                for pid, name, platform, address in await claimed_people(session, fid)]
+                for pid, name, platform, address in await claimed_people(session, REPORT_JOB, fid)]
         count = await enqueue_each(session, rows=rows, kind=REPORT_JOB, ref=f"{REPORT_JOB}:{period_of(due, run.tz)}",
                                    now=run.now)
         await set_recipients(session, fid, count)
@@ -132,7 +132,7 @@ async def wish_reminders_due(sessions: async_sessionmaker[AsyncSession], run: Jo
         for wid, vid, household, description in await session.execute(overdue.order_by(Wish.id)):
             wishes[vid].append((wid, household, description))
         rows = [(pid, name, platform, address, wish_reminder_text(wishes[pid]))
-                for pid, name, platform, address in await claimed_people(session, fid)]
+                for pid, name, platform, address in await claimed_people(session, WISH_JOB, fid)]
         count = await enqueue_each(session, rows=rows, kind=WISH_JOB, ref=f"{WISH_JOB}:{period_of(due, run.tz)}",
                                    now=run.now)
         await set_recipients(session, fid, count)

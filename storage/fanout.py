@@ -25,9 +25,6 @@ from storage.schedule_models import ScheduleFiring, ScheduleFiringUnit, Schedule
 from storage.sql_insert import insert_ignoring
 
 SEND_COLUMNS = ["job", "target_type", "target_id", "period", "firing_id", "sent_at"]
-# A firing's sent-log rows: the (job, period) range of the key, then the firing itself.
-SENT_BY_FIRING = and_(ScheduleSend.job == ScheduleFiring.job, ScheduleSend.period == ScheduleFiring.period,
-                      ScheduleSend.firing_id == ScheduleFiring.id)
 OUTBOX_COLUMNS = ["person_id", "team_id", "platform", "address", "recipient_label", "text", "buttons", "kind",
                   "ref", "status", "attempts", "created_at"]
 
@@ -79,6 +76,18 @@ async def cover_units(session: AsyncSession, pairs: Iterable[tuple[int, int]]) -
     rows = [{"firing_id": f, "unit_id": u} for f, u in pairs]
     if rows:
         await session.execute(insert(ScheduleFiringUnit), rows)
+
+
+async def sent_by(session: AsyncSession, job: str, firing_ids: Sequence[int]) -> Any:
+    """A condition selecting the sent-log rows of some firings of a job.
+
+    Spelled out as the key's (job, period) range plus the firing ids, with the periods as
+    literals: joined on the firing instead, planners walk the whole period once per firing.
+    """
+    ids = list(firing_ids)
+    periods = sorted(set((await session.execute(
+        select(ScheduleFiring.period).where(ScheduleFiring.id.in_(ids)))).scalars()))
+    return and_(ScheduleSend.job == job, ScheduleSend.period.in_(periods), ScheduleSend.firing_id.in_(ids))
 
 
 async def set_recipients(session: AsyncSession, firing_id: int, count: int) -> None:
@@ -243,17 +252,17 @@ async def enqueue_claimed(session: AsyncSession, *, job: str, firing_ids: Sequen
 
     Returns how many rows were enqueued.
     """
-    ids = list(firing_ids)
+    sent = await sent_by(session, job, firing_ids)
     ref = literal(f"{kind}:", String()) + ScheduleFiring.period
     groups = (
         select(null(), TeamGroup.team_id, TeamGroup.platform, TeamGroup.chat_id,
                func.coalesce(TeamGroup.title, Team.name), ScheduleFiring.text, literal([], JSON()),
                literal(kind, String()), ref, literal("pending", String()), literal(0, Integer()), _now(now))
         .select_from(ScheduleSend)
-        .join(ScheduleFiring, SENT_BY_FIRING)
+        .join(ScheduleFiring, ScheduleFiring.id == ScheduleSend.firing_id)
         .join(TeamGroup, TeamGroup.id == ScheduleSend.target_id)
         .join(Team, Team.id == TeamGroup.team_id)
-        .where(ScheduleFiring.id.in_(ids), ScheduleSend.target_type == "group", ScheduleFiring.job == job)
+        .where(sent, ScheduleSend.target_type == "group")
         .order_by(TeamGroup.id)
     )
     people = _with_preferred_account(
@@ -261,9 +270,9 @@ async def enqueue_claimed(session: AsyncSession, *, job: str, firing_ids: Sequen
         select(Person.id, null(), Person.name, ScheduleFiring.text, literal([], JSON()), literal(kind, String()), ref,
                literal("pending", String()), literal(0, Integer()), _now(now))
         .select_from(ScheduleSend)
-        .join(ScheduleFiring, SENT_BY_FIRING)
+        .join(ScheduleFiring, ScheduleFiring.id == ScheduleSend.firing_id)
         .join(Person, Person.id == ScheduleSend.target_id)
-        .where(ScheduleFiring.id.in_(ids), ScheduleSend.target_type == "person", ScheduleFiring.job == job),
+        .where(sent, ScheduleSend.target_type == "person"),
         at=2,
     )
     count = 0
@@ -273,14 +282,13 @@ async def enqueue_claimed(session: AsyncSession, *, job: str, firing_ids: Sequen
     return count
 
 
-async def claimed_people(session: AsyncSession, firing_id: int) -> list[tuple[int, str, str | None, str | None]]:
+async def claimed_people(session: AsyncSession, job: str, firing_id: int) -> list[tuple[int, str, str | None, str | None]]:
     """(person_id, name, platform, address) of the people a firing claimed, addressed in SQL."""
     stmt = _with_preferred_account(
         session,
         select(Person.id, Person.name).select_from(ScheduleSend)
-        .join(ScheduleFiring, SENT_BY_FIRING)
         .join(Person, Person.id == ScheduleSend.target_id)
-        .where(ScheduleFiring.id == firing_id, ScheduleSend.target_type == "person")
+        .where(await sent_by(session, job, [firing_id]), ScheduleSend.target_type == "person")
         .order_by(Person.id),
         at=2,
     )
