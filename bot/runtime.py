@@ -41,15 +41,6 @@ class Runtime:
 async def migrate(settings: Settings) -> None:
     """Apply migrations (Alembic runs its own loop, so off this one)."""
     await asyncio.to_thread(upgrade, settings.database_url)
-    # The scheduler's tables have no Alembic migration yet (the lead generates it after the
-    # merge): create just those, if missing; drop this once the migration exists.
-    from storage.schedule_models import create_missing_tables
-
-    engine = create_engine(settings.database_url)
-    try:
-        await create_missing_tables(engine)
-    finally:
-        await engine.dispose()
 
 
 def _state_factory(redis: Any) -> Callable[[AsyncSession, Clock], StateStore]:

@@ -10,7 +10,6 @@ scheduler write checks in its own transaction.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -121,15 +120,3 @@ class SchedulerLease(Base):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     renewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-
-SCHEDULER_TABLES = (ScheduleRule, ScheduleFiring, ScheduleFiringUnit, ScheduleSend, SchedulerLease)
-
-
-async def create_missing_tables(engine: Any) -> None:
-    """Create the scheduler's tables where they do not exist yet (until their migration is generated).
-
-    Table by table rather than `metadata.create_all`, so no other feature's schema hooks run.
-    """
-    async with engine.begin() as conn:
-        for model in SCHEDULER_TABLES:
-            await conn.run_sync(lambda c, t=model.__table__: t.create(c, checkfirst=True))

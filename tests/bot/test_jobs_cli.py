@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import subprocess
@@ -17,26 +16,7 @@ def _run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
                           cwd=tmp_path, timeout=120)
 
 
-def _full_schema(tmp_path: Path) -> None:
-    """The database as the models describe it, marked migrated (some models are ahead of the migrations)."""
-    from alembic import command
-
-    from storage.db import create_all, create_engine
-    from storage.migrate import alembic_config
-
-    url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
-
-    async def make() -> None:
-        engine = create_engine(url)
-        await create_all(engine)
-        await engine.dispose()
-
-    asyncio.run(make())
-    command.stamp(alembic_config(url), "head")
-
-
 def test_demo_seeds_the_moral_day_and_jobs_run_sends_it_once(tmp_path: Path) -> None:
-    _full_schema(tmp_path)
     demo = _run(tmp_path, "demo")
     assert demo.returncode == 0, demo.stderr
     assert "已设置：北票市新时代文明实践中心 道德活动日 每月5日 08:00" in demo.stdout
@@ -57,7 +37,6 @@ def test_demo_seeds_the_moral_day_and_jobs_run_sends_it_once(tmp_path: Path) -> 
 
 
 def test_schedule_set_list_clear_and_bad_input(tmp_path: Path) -> None:
-    _full_schema(tmp_path)
     assert _run(tmp_path, "demo").returncode == 0
     ok = _run(tmp_path, "schedule", "set", "BP-CG", "每月第一个周六", "9点")
     assert ok.returncode == 0, ok.stderr
