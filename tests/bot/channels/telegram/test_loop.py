@@ -50,7 +50,11 @@ async def test_the_whole_loop_by_buttons(tg_any) -> None:
     fake.press(tg.user_id("姜兆彤"), card, "接单")
     fake.press(tg.user_id("刘农技"), card, "接单")
     await tg.settle()
-    assert tg.channel.stats["max_parallel"] == 2  # really at once: both handled side by side
+    if tg.mode == "polling":
+        # Both presses arrive in one getUpdates batch, so they are handled side by side. Two
+        # webhook POSTs may or may not overlap on a loaded machine; the race result below is
+        # asserted in both modes.
+        assert tg.channel.stats["max_parallel"] == 2
     async with tg.chat.sessions() as s:
         winners = (await s.execute(select(TaskAssignment.volunteer_id).where(TaskAssignment.active.is_(True)))).scalars().all()
         assert len(winners) == 1
