@@ -18,10 +18,10 @@ from handlers.context import Context
 from handlers.leadership import (
     ask_which_team,
     chosen_team,
-    find_led_team,
     is_leader_anywhere,
     led_teams,
     may_lead,
+    teams_to_act_for,
 )
 from handlers.messages import Button
 from handlers.permissions import member_team_ids
@@ -148,17 +148,9 @@ async def _start_draft(ctx: Context, args: str) -> None:
     if problem is not None:
         ctx.reply(problem)
         return
-    if parsed.team:
-        team, why, refused = await find_led_team(ctx, parsed.team)
-        if team is None:
-            if refused:
-                ctx.refuse(why or "", "activity_create", "team")
-            else:
-                ctx.reply(why or "")
-            return
-        teams = [team]
-    else:
-        teams = await led_teams(ctx)
+    teams = await teams_to_act_for(ctx, parsed.team, "activity_create")
+    if teams is None:
+        return
     if not teams:
         ctx.reply("您管辖的单位没有直属队伍。请写明是哪个队伍的活动：" + EXAMPLE + " 队伍:队伍名")
         return

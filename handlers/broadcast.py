@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from handlers.activity_texts import as_request, run_on
 from handlers.context import Context
-from handlers.leadership import ask_which_team, chosen_team, find_led_team, is_leader_anywhere, led_teams, may_lead
+from handlers.leadership import ask_which_team, chosen_team, is_leader_anywhere, may_lead, teams_to_act_for
 from handlers.permissions import captain_team_ids
 from handlers.router import Router
 from handlers.texts import as_typed, usage
@@ -48,17 +48,9 @@ async def broadcast(ctx: Context, args: str) -> None:
         ctx.reply(f"广播内容太长了（{len(content)} 字），请控制在 {MAX_CHARS} 字以内。")
         return
     content = as_typed(ctx.message.text, content)
-    if tag:
-        team, why, refused = await find_led_team(ctx, tag.group(1))
-        if team is None:
-            if refused:
-                ctx.refuse(why or "", "broadcast", "team")
-            else:
-                ctx.reply(why or "")
-            return
-        teams = [team]
-    else:
-        teams = await led_teams(ctx)
+    teams = await teams_to_act_for(ctx, (tag.group(1) if tag else None), "broadcast")
+    if teams is None:
+        return
     if not teams:
         ctx.reply("您管辖的单位没有直属队伍。请写明队伍：广播 队伍:队伍名 内容")
         return

@@ -64,6 +64,24 @@ async def find_led_team(ctx: Context, query: str) -> tuple[Team | None, str | No
     return None, f"没有找到名为「{q}」的队伍。", False
 
 
+async def teams_to_act_for(ctx: Context, query: str | None, action: str) -> list[Team] | None:
+    """The team named by `query` (or every team I lead); None after replying why not.
+
+    A named team I may not lead is refused and audited under `action`; a name that finds
+    nothing gets a plain answer.
+    """
+    if not query:
+        return await led_teams(ctx)
+    team, why, refused = await find_led_team(ctx, query)
+    if team is not None:
+        return [team]
+    if refused:
+        ctx.refuse(why or "", action, "team")
+    else:
+        ctx.reply(why or "")
+    return None
+
+
 async def ask_which_team(ctx: Context, teams: list[Team], awaiting: str, payload: dict[str, Any], prompt: str) -> None:
     """Ask a person who leads several teams which one they mean; the answer comes to `awaiting`."""
     state = {"awaiting": awaiting, "team_ids": [t.id for t in teams], **payload}
