@@ -13,8 +13,8 @@ from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from handlers.activity_parser import parse_activity
-from handlers.request_parser import parse_request, warm_up
+from handlers.language.activity_parser import parse_activity
+from handlers.language.request_parser import parse_request, warm_up
 
 SENTENCES = [
     "周六上午9点 村文化广场 包饺子 限20人",

@@ -23,10 +23,10 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from storage.activities import create_activity, sign_up
+from storage.activities.activities import create_activity, sign_up
 from storage.db import create_all, create_engine, session_factory
 from storage.models import OrgUnit, Person, Team
-from storage.tasks import accept_task, create_task, offer_task
+from storage.tasks.transitions import accept_task, create_task, offer_task
 
 NOW = datetime(2026, 11, 28, 1, 0, tzinfo=timezone.utc)
 

@@ -70,8 +70,8 @@ async def prepare(url: str, schema: str | None, volunteers: int) -> dict[str, ob
     from datamap_data import Activity, generate_year
     from province import Shape, generate
 
-    from storage.stats_recount import drop_triggers_sync, install_aggregates_sync
-    from storage.schema import metadata
+    from storage.datamap.recount import drop_triggers_sync, install_aggregates_sync
+    from storage.models import metadata
 
     engine = _engine(url, schema)
     async with engine.begin() as conn:
@@ -95,7 +95,7 @@ async def prepare(url: str, schema: str | None, volunteers: int) -> dict[str, ob
 
 async def measure(url: str, schema: str | None, runs: int, naive_runs: int) -> dict[str, object]:
     """Figures from the aggregates and by the naive recount, in this (fresh) process."""
-    from storage.figures import children_figures, figures, figures_naive
+    from storage.datamap.figures import children_figures, figures, figures_naive
     from storage.models import OrgUnit
 
     engine = _engine(url, schema)
@@ -154,8 +154,8 @@ async def measure(url: str, schema: str | None, runs: int, naive_runs: int) -> d
 async def write_overhead(url: str, schema: str | None, n: int) -> dict[str, float]:
     """A task's lifecycle (order, offer, accept, complete, confirm + hours) with the triggers and without."""
     from storage.models import OrgUnit, Person, Team
-    from storage.stats_recount import drop_triggers_sync
-    from storage.tasks import accept_task, close_task, complete_task, create_task, offer_task
+    from storage.datamap.recount import drop_triggers_sync
+    from storage.tasks.transitions import accept_task, close_task, complete_task, create_task, offer_task
 
     engine = _engine(url, schema)
     sessions = session_factory(engine)

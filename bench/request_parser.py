@@ -16,7 +16,7 @@ from pathlib import Path
 
 import jieba
 
-from handlers.request_parser import parse_request, warm_up
+from handlers.language.request_parser import parse_request, warm_up
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -61,9 +61,9 @@ async def prepare(url: str, schema: str | None, volunteers: int, teams: int, gro
     """Create the schema, generate the province, set the rule; returns generation figures."""
     from province import Shape, generate
 
-    from storage.recurrence import Recurrence
-    from storage.schedules import MORAL_DAY, set_rule
-    from storage.schema import metadata
+    from storage.scheduling.recurrence import Recurrence
+    from storage.scheduling.rules import MORAL_DAY, set_rule
+    from storage.models import metadata
 
     engine = _engine(url, schema)
     async with engine.begin() as conn:
@@ -83,7 +83,7 @@ async def prepare(url: str, schema: str | None, volunteers: int, teams: int, gro
 
 async def baseline(url: str, schema: str | None) -> dict[str, float]:
     """The per-person path (Notifier.person) on a sample of opted-in volunteers, rolled back."""
-    from handlers.notify import Notifier
+    from handlers.core.notify import Notifier
     from storage.models import Person
 
     engine = _engine(url, schema)
@@ -103,8 +103,8 @@ async def baseline(url: str, schema: str | None) -> dict[str, float]:
 
 async def fan_out(url: str, schema: str | None) -> dict[str, object]:
     """Run the moral-day job as of the due instant, twice (child process)."""
-    from scheduler.jobs import run_jobs
-    from scheduler.run import JobRun
+    from scheduler.runner import run_jobs
+    from scheduler.job import JobRun
 
     engine = _engine(url, schema)
     sessions = session_factory(engine)
@@ -129,7 +129,7 @@ async def fan_out(url: str, schema: str | None) -> dict[str, object]:
 async def _check(sessions) -> dict[str, object]:
     """Groups vs direct messages, no duplicates, and the preferred account on a sample."""
     from storage.models import OutboxMessage
-    from storage.outbox import preferred_identity
+    from storage.messaging.outbox import preferred_identity
 
     async with sessions() as s:
         groups = (await s.execute(select(func.count()).where(OutboxMessage.person_id.is_(None)))).scalar_one()

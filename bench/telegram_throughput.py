@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.util
 import logging
 import sys
 import tempfile
@@ -33,22 +32,17 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.channels.telegram import TelegramChannel  # noqa: E402
-from bot.channels.telegram_config import TelegramConfig, TelegramLimits  # noqa: E402
-from bot.ratelimit import MemoryRateLimiter  # noqa: E402
-from bot.relay import Relay, RelayLoop  # noqa: E402
+from bot.channels.telegram.channel import TelegramChannel  # noqa: E402
+from bot.channels.telegram.config import TelegramConfig, TelegramLimits  # noqa: E402
+from bot.delivery.ratelimit import MemoryRateLimiter  # noqa: E402
+from bot.delivery.relay import Relay, RelayLoop  # noqa: E402
 from handlers.app import build_dispatcher  # noqa: E402
-from handlers.processing import Engine  # noqa: E402
+from handlers.core.engine import Engine  # noqa: E402
 from storage.clock import SystemClock  # noqa: E402
 from storage.db import create_all, create_engine, session_factory  # noqa: E402
 from storage.models import ChannelIdentity, OutboxMessage, Person  # noqa: E402
 
-_spec = importlib.util.spec_from_file_location(
-    "xinfeng_fake_bot_api", ROOT / "tests" / "bot" / "channels" / "telegram" / "fake_bot_api.py")
-assert _spec is not None and _spec.loader is not None
-fake_bot_api = importlib.util.module_from_spec(_spec)
-sys.modules[_spec.name] = fake_bot_api
-_spec.loader.exec_module(fake_bot_api)
+from tests.bot.channels.telegram import fake_bot_api  # noqa: E402
 
 TOKEN = "123456:BENCH-token"
 FIRST_USER = 5_000_000

@@ -34,14 +34,14 @@ import uvicorn  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 from wechatpy.crypto import WeChatCrypto  # noqa: E402
 
-from bot.channels.wechat import WeChatChannel  # noqa: E402
-from bot.channels.wechat_token import build_api  # noqa: E402
-from bot.channels.wechat_xml import CallbackCodec, sign  # noqa: E402
+from bot.channels.wechat.channel import WeChatChannel  # noqa: E402
+from bot.channels.wechat.api import build_api  # noqa: E402
+from bot.channels.wechat.callbacks import CallbackCodec, sign  # noqa: E402
 from bot.web import build_app  # noqa: E402
 from handlers.app import build_dispatcher  # noqa: E402
-from handlers.messages import InboundMessage  # noqa: E402
-from handlers.processing import Engine  # noqa: E402
-from handlers.request_parser import warm_up  # noqa: E402
+from handlers.core.messages import InboundMessage  # noqa: E402
+from handlers.core.engine import Engine  # noqa: E402
+from handlers.language.request_parser import warm_up  # noqa: E402
 from storage.clock import SystemClock  # noqa: E402
 from storage.db import create_all, create_engine, session_factory  # noqa: E402
 
@@ -183,7 +183,7 @@ async def codec_cost(count: int, encrypted: bool) -> list[float]:
 
     from starlette.requests import Request
 
-    from bot.channels.wechat_xml import render_xml
+    from bot.channels.wechat.callbacks import render_xml
 
     aes_key = base64.b64encode(os.urandom(32)).decode().rstrip("=") if encrypted else None
     codec = CallbackCodec(token=TOKEN, receiver_id=APP_ID, aes_key=aes_key)

@@ -20,11 +20,11 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Redire
 from starlette.routing import Route
 
 from storage.clock import Clock
-from storage.dashboard_links import SESSION_TTL, end_session, redeem_link, session_scope
-from storage.figures import Figures, children_figures, figures
+from storage.datamap.dashboard_links import SESSION_TTL, end_session, redeem_link, session_scope
+from storage.datamap.figures import Figures, children_figures, figures
 from storage.models import OrgUnit, Person
-from storage.network import ancestors
-from storage.recent import latest_activities, latest_tasks
+from storage.people.network import ancestors
+from storage.datamap.recent import latest_activities, latest_tasks
 
 STATIC = Path(__file__).resolve().parent / "static"
 ASSETS = {"dashboard.js": "text/javascript", "dashboard.css": "text/css"}

@@ -12,12 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.settings import Settings
 from handlers.app import build_dispatcher
-from handlers.processing import Engine
+from handlers.core.engine import Engine
 from storage.clock import Clock, SystemClock
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade
 from storage.models import OrgUnit
-from storage.state import RedisStateStore, SqlStateStore, StateStore
+from storage.messaging.state import RedisStateStore, SqlStateStore, StateStore
 
 
 @dataclass

@@ -12,10 +12,10 @@ import logging
 import signal
 from typing import Any, Protocol
 
-from bot.relay import Relay, RelayLoop
+from bot.delivery.relay import Relay, RelayLoop
 from bot.runtime import Runtime
 from bot.settings import Settings
-from scheduler.clock import start_ticking, stop_ticking
+from scheduler.ticker import start_ticking, stop_ticking
 from scheduler.lease import build_lease
 
 log = logging.getLogger(__name__)
@@ -27,7 +27,7 @@ class ChannelService(Protocol):
     platform: str
 
     async def send(self, message: Any) -> str | None:
-        """Deliver one outbound message (see bot.relay.Channel)."""
+        """Deliver one outbound message (see bot.delivery.relay.Channel)."""
         ...
 
     def routes(self) -> list[Any]:
@@ -61,16 +61,16 @@ def configured_channels(settings: Settings, rt: Runtime, kick: Any) -> list[Chan
     """
     channels: list[ChannelService] = []
     if settings.telegram_token:
-        from bot.channels.telegram import TelegramChannel
+        from bot.channels.telegram.channel import TelegramChannel
 
         channels.append(TelegramChannel.from_runtime(settings, rt, kick))
     if settings.wechat_token and settings.wechat_app_id and settings.wechat_app_secret:
-        from bot.channels.wechat import WeChatChannel
+        from bot.channels.wechat.channel import WeChatChannel
 
         channels.append(WeChatChannel.from_settings(settings, rt, kick))
     if (settings.wecom_corp_id and settings.wecom_agent_id is not None and settings.wecom_secret
             and settings.wecom_token and settings.wecom_aes_key):
-        from bot.channels.wecom import WeComChannel
+        from bot.channels.wecom.channel import WeComChannel
 
         channels.append(WeComChannel.from_settings(settings, rt, kick))
     return channels

@@ -1,18 +1,16 @@
 """The bot's behaviour assembled: every feature's router, included explicitly, in order.
 
-Order matters only for the free-text fallback (orders) — commands are matched by name.
+Order matters only for the free-text fallback (task intake) — commands are matched by name.
 """
 
 from __future__ import annotations
 
-from handlers import dispatch, help, orders, registration, stats, tasks
-from handlers import pairing, points, wishes
-from handlers import contact, groups
-from handlers import welcome
-from handlers import activities, attendance, broadcast, projects
-from handlers import moral_day
-from handlers import dashboard_link, exports
-from handlers.router import Dispatcher
+from handlers.activities import activities, attendance, broadcast, moral_day, projects
+from handlers.datamap import dashboard_link, exports, stats
+from handlers.people import contact, groups, help, registration, welcome
+from handlers.programmes import pairing, points, wishes
+from handlers.tasks import dispatch, intake, lifecycle
+from handlers.core.router import Dispatcher
 
 
 def build_dispatcher() -> Dispatcher:
@@ -21,7 +19,7 @@ def build_dispatcher() -> Dispatcher:
         help.router,
         welcome.router,
         registration.router,
-        tasks.router,
+        lifecycle.router,
         dispatch.router,
         stats.router,
         exports.router,
@@ -36,5 +34,5 @@ def build_dispatcher() -> Dispatcher:
         groups.router,
         contact.router,
         moral_day.router,
-        orders.router,
+        intake.router,
     )

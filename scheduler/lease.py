@@ -2,10 +2,10 @@
 
 With Redis (`XINFENG_REDIS_URL`): the leader holds `SET key holder NX PX ttl`, renews it with
 a compare-and-PEXPIRE every heartbeat, and on each new tenure takes the next fencing token
-from the database (`storage.leases.begin_tenure`). A leader that dies stops renewing; within
+from the database (`storage.scheduling.leases.begin_tenure`). A leader that dies stops renewing; within
 the TTL (30 s) plus one heartbeat (10 s) a standby takes the key — well under a minute.
 
-Without Redis: the same lease as a database row (`storage.leases.hold_db_lease`), which
+Without Redis: the same lease as a database row (`storage.scheduling.leases.hold_db_lease`), which
 serves both one SQLite machine and several workers sharing PostgreSQL.
 
 Either way the token is checked in every transaction that writes what the scheduler owes, so
@@ -24,7 +24,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.leases import Fence, begin_tenure, hold_db_lease, release_db_lease
+from storage.scheduling.leases import Fence, begin_tenure, hold_db_lease, release_db_lease
 
 log = logging.getLogger(__name__)
 

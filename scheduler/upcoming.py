@@ -8,12 +8,12 @@ from datetime import datetime, timedelta, tzinfo
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.confirmations import CONFIRM_AFTER
-from scheduler import digests, moral_day, pairings, reminders
-from storage.activity_models import Activity, ActivitySignup
+from handlers.tasks.confirmations import CONFIRM_AFTER
+from scheduler.jobs import digests, moral_day, pairings, reminders
+from storage.models.activities import Activity, ActivitySignup
 from storage.models import Task, TaskStatus
-from storage.recurrence import period_of
-from storage.schedules import MORAL_DAY, fired_scopes, recurrence_of, resolve_regions
+from storage.scheduling.recurrence import period_of
+from storage.scheduling.rules import MORAL_DAY, fired_scopes, recurrence_of, resolve_regions
 
 
 # The jobs that run at a fixed time for the whole network: (job, when, grace).

@@ -98,12 +98,12 @@ from dataclasses import dataclass, field  # noqa: E402
 
 from sqlalchemy import select  # noqa: E402
 
-from bot.relay import Relay  # noqa: E402
+from bot.delivery.relay import Relay  # noqa: E402
 from handlers.app import build_dispatcher  # noqa: E402
-from handlers.messages import InboundMessage, OutboundMessage  # noqa: E402
-from handlers.processing import Engine  # noqa: E402
+from handlers.core.messages import InboundMessage, OutboundMessage  # noqa: E402
+from handlers.core.engine import Engine  # noqa: E402
 from storage.models import OrgUnit, Person, RoleGrant, Team, TeamMember  # noqa: E402
-from storage.people import link_identity  # noqa: E402
+from storage.people.identities import link_identity  # noqa: E402
 
 TZ_NAME = "Asia/Shanghai"
 

@@ -17,12 +17,12 @@ from typing import TextIO
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.relay import Relay
-from handlers.messages import Attachment, Button, InboundMessage, OutboundMessage
-from handlers.processing import Engine
+from bot.delivery.relay import Relay
+from handlers.core.messages import Attachment, Button, InboundMessage, OutboundMessage
+from handlers.core.engine import Engine
 from storage.clock import Clock
 from storage.models import Person
-from storage.people import find_person, link_identity, roles_of
+from storage.people.identities import find_person, link_identity, roles_of
 
 PLATFORM = "console"
 

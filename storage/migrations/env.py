@@ -8,7 +8,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from storage.db import create_engine
-from storage.schema import metadata
+from storage.models import metadata
 
 config = context.config
 target_metadata = metadata

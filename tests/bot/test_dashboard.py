@@ -10,7 +10,7 @@ from sqlalchemy import delete, select
 
 from bot.dashboard import COOKIE, dashboard_routes
 from bot.web import build_app
-from storage.dashboard_models import DashboardLink
+from storage.models.dashboard import DashboardLink
 from storage.models import RoleGrant
 
 

@@ -19,7 +19,7 @@ from playwright.async_api import async_playwright, expect
 
 from bot.dashboard import dashboard_routes
 from bot.web import build_app
-from storage.activity_models import Activity
+from storage.models.activities import Activity
 
 CHROMIUM = shutil.which("chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -14,10 +14,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from storage.activity_models import Activity, ActivitySignup
+from storage.models.activities import Activity, ActivitySignup
 from storage.models import OutboxMessage, TeamGroup
-from storage.recurrence import Recurrence
-from storage.schedules import MORAL_DAY, set_rule
+from storage.scheduling.recurrence import Recurrence
+from storage.scheduling.rules import MORAL_DAY, set_rule
 
 TZ = ZoneInfo("Asia/Shanghai")
 SCHEDULED = ("moral_day", "activity_reminder", "captain_digest", "admin_report")

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from scheduler.clock import Scheduler
+from scheduler.ticker import Scheduler
 from scheduler.lease import DbLease
 from storage.models import HoursEntry, Task, TaskAssignment
 

@@ -14,10 +14,10 @@ from datetime import timedelta
 
 import pytest
 
-from scheduler.clock import Scheduler
-from scheduler.jobs import run_due
+from scheduler.ticker import Scheduler
+from scheduler.runner import run_due
 from scheduler.lease import DbLease, RedisLease
-from storage.leases import FencedOut
+from storage.scheduling.leases import FencedOut
 
 REDIS_URL = os.environ.get("XINFENG_TEST_REDIS_URL")
 

@@ -6,7 +6,7 @@ import uuid
 from datetime import timedelta
 
 from scheduler.lease import DB_TTL, HEARTBEAT, REDIS_TTL, DbLease, RedisLease, build_lease
-from storage.leases import lease_state
+from storage.scheduling.leases import lease_state
 
 
 def test_a_dead_leader_is_replaced_within_a_minute() -> None:

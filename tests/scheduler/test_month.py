@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import timedelta
 
-from scheduler.clock import Scheduler
+from scheduler.ticker import Scheduler
 from scheduler.lease import DbLease
 
 

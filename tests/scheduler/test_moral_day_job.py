@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from scheduler.jobs import run_due
-from storage.recurrence import Recurrence
-from storage.schedule_models import ScheduleFiring
-from storage.schedules import MORAL_DAY, set_rule
+from scheduler.runner import run_due
+from storage.scheduling.recurrence import Recurrence
+from storage.models.scheduling import ScheduleFiring
+from storage.scheduling.rules import MORAL_DAY, set_rule
 
 
 async def _run(world, when):

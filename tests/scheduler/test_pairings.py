@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from scheduler.jobs import run_due
-from storage.pairing_models import Pairing, PairingVisit
-from storage.wish_models import Wish
+from scheduler.runner import run_due
+from storage.models.pairings import Pairing, PairingVisit
+from storage.models.wishes import Wish
 
 
 async def _pair(w, volunteer: str, unit: str, household: str) -> int:

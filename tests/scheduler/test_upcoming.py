@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scheduler.jobs import run_due
+from scheduler.runner import run_due
 from scheduler.upcoming import upcoming
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import text
 
 from storage.db import create_engine
 from storage.migrate import upgrade
-from storage.schema import metadata
+from storage.models import metadata
 
 
 async def _diff(url: str, **kw) -> list:

@@ -1,7 +1,6 @@
 """The fake Bot API server and a world around it: the real client, the real channel, the relay.
 
-`fake_bot_api.py` beside this file is the server (loaded by path, so the benchmark can use it
-too). `tg` is a running bot on the small test county (see tests/conftest.py), in polling
+`fake_bot_api.py` beside this file is the server (the benchmark uses it too). `tg` is a running bot on the small test county (see tests/conftest.py), in polling
 mode; `tg_webhook` the same bot behind its webhook on a real local HTTP server. Limits are
 Telegram's, with the windows shrunk (1 s → 50 ms per chat) so that the folder runs in seconds.
 """
@@ -9,30 +8,20 @@ Telegram's, with the windows shrunk (1 s → 50 ms per chat) so that the folder 
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import socket
-import sys
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
-from bot.channels.telegram import TelegramChannel
-from bot.channels.telegram_config import TelegramConfig, TelegramLimits
-from bot.ratelimit import MemoryRateLimiter
-from bot.relay import Relay, RelayLoop
+from bot.channels.telegram.channel import TelegramChannel
+from bot.channels.telegram.config import TelegramConfig, TelegramLimits
+from bot.delivery.ratelimit import MemoryRateLimiter
+from bot.delivery.relay import Relay, RelayLoop
 from storage.models import OutboxMessage, Person
+from tests.bot.channels.telegram.fake_bot_api import FakeBotAPI, FakeLimits
 
-_spec = importlib.util.spec_from_file_location("xinfeng_fake_bot_api", Path(__file__).with_name("fake_bot_api.py"))
-assert _spec is not None and _spec.loader is not None
-fake_bot_api = importlib.util.module_from_spec(_spec)
-sys.modules[_spec.name] = fake_bot_api
-_spec.loader.exec_module(fake_bot_api)
-
-FakeBotAPI = fake_bot_api.FakeBotAPI
-FakeLimits = fake_bot_api.FakeLimits
 
 TOKEN = "123456:TEST-token"
 SECRET = "s3cret-Token_1"

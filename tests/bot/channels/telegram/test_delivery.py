@@ -11,10 +11,10 @@ from telegram import Bot, Update
 from telegram.constants import ParseMode
 from telegram.error import RetryAfter
 
-from bot.channels.telegram_config import TelegramLimits
-from bot.channels.telegram_updates import Received
-from handlers.processing import message_from_payload
-from storage.inbox import unprocessed
+from bot.channels.telegram.config import TelegramLimits
+from bot.channels.telegram.inbound import Received
+from handlers.core.engine import message_from_payload
+from storage.messaging.inbox import unprocessed
 from storage.models import ChannelIdentity, InboxMessage, OutboxMessage, Task
 
 
@@ -132,7 +132,7 @@ async def test_a_stored_update_whose_handler_was_lost_is_picked_up_by_the_sweepe
 
 
 async def test_an_unreadable_update_does_not_block_the_ones_behind_it(tg, monkeypatch) -> None:
-    import bot.channels.telegram as channel_module
+    import bot.channels.telegram.channel as channel_module
 
     real = channel_module.translate
 

@@ -10,26 +10,25 @@ The fake's time is the test's clock; the WeCom rate limiter sleeps by moving tha
 from __future__ import annotations
 
 import base64
-import importlib.util
 import os
-import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import httpx
 import pytest
 
-from bot.channels.wechat import WeChatChannel
-from bot.channels.wechat_token import api_http_client, build_api
-from bot.channels.wechat_xml import CallbackCodec
-from bot.channels.wecom import WeComChannel
-from bot.ratelimit import MemoryRateLimiter
-from bot.relay import Relay
+from bot.channels.wechat.channel import WeChatChannel
+from bot.channels.wechat.api import api_http_client, build_api
+from bot.channels.wechat.callbacks import CallbackCodec
+from bot.channels.wecom.channel import WeComChannel
+from bot.delivery.ratelimit import MemoryRateLimiter
+from bot.delivery.relay import Relay
 from bot.web import build_app
-from handlers.processing import Engine
+from handlers.core.engine import Engine
+from tests.bot.channels.wechat import fake_wechat_api as fake_module
+from tests.bot.channels.wechat import wechat_callbacks as callbacks_module
 
 
 HERE = Path(__file__).resolve().parent
@@ -42,7 +41,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Run this directory's tests on SQLite only, unless marked `both_backends`.
 
-    Their storage operations have their own two-backend tests (tests/storage/test_wechat_state.py);
+    Their storage operations have their own two-backend tests (tests/storage/messaging/test_wechat.py);
     what is left here is HTTP, XML and crypto, where a PostgreSQL schema per test adds only time.
     """
     dropped = [
@@ -57,18 +56,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = [item for item in items if item not in set(dropped)]
 
 
-def _load(name: str) -> ModuleType:
-    """Load a helper module next to this conftest (tests cannot import each other by name)."""
-    spec = importlib.util.spec_from_file_location(f"xinfeng_wechat_{name}", HERE / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up by name
-    spec.loader.exec_module(module)
-    return module
-
-
-fake_module = _load("fake_wechat_api")
-callbacks_module = _load("wechat_callbacks")
 
 
 def _aes_key() -> str:
@@ -109,7 +96,7 @@ def fake_server() -> Iterator[Any]:
 @pytest.fixture(scope="session", autouse=True)
 def warm_parser() -> None:
     """Load jieba/jionlp once (as the channels' start() does): a cold first parse outlasts the budget."""
-    from handlers.request_parser import warm_up
+    from handlers.language.request_parser import warm_up
 
     warm_up()
 

@@ -9,9 +9,9 @@ import tracemalloc
 import pytest
 from sqlalchemy import func, select
 
-from bot.channels.wechat_xml import MAX_BODY_BYTES
+from bot.channels.wechat.callbacks import MAX_BODY_BYTES
 from handlers.app import build_dispatcher
-from handlers.processing import Engine
+from handlers.core.engine import Engine
 from storage.models import InboxMessage, OutboxMessage, Person
 
 BILLION_LAUGHS = """<?xml version="1.0"?>

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from storage.models import ChannelIdentity, InboxMessage, OutboxMessage, Person
-from storage.wechat_state import last_action
+from storage.messaging.wechat import last_action
 
 
 async def test_url_verification_echoes_only_for_our_signature(world) -> None:
@@ -22,7 +22,7 @@ async def test_wecom_url_verification_decrypts_the_echostr(world) -> None:
     crypto = world.member.crypto
     sealed = crypto.encrypt_message("plain-echo-42", "n1", world.member.timestamp())
     cipher = sealed.split("<Encrypt><![CDATA[", 1)[1].split("]]></Encrypt>", 1)[0]
-    from bot.channels.wechat_xml import sign
+    from bot.channels.wechat.callbacks import sign
 
     ts = world.member.timestamp()
     params = {"timestamp": ts, "nonce": "n1", "echostr": cipher,

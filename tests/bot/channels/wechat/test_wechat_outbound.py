@@ -8,10 +8,10 @@ import logging
 
 from sqlalchemy import select
 
-from bot.channels.wechat import CS_LIMIT, DEFAULT_MENU
-from bot.channels.wechat_token import QuotaExceeded
+from bot.channels.wechat.channel import CS_LIMIT, DEFAULT_MENU
+from bot.channels.wechat.api import QuotaExceeded
 from storage.models import ChannelIdentity, OutboxMessage, Person
-from storage.outbox import enqueue_to_person
+from storage.messaging.outbox import enqueue_to_person
 
 
 async def _person(world, openid: str) -> Person:

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from storage.models import HoursEntry, Person, Task, TeamGroup
-from storage.people import link_identity
+from storage.people.identities import link_identity
 
 
 async def _volunteers_on_wecom(world) -> str:

@@ -6,10 +6,10 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from bot.channels.wecom import member_limits
+from bot.channels.wecom.channel import member_limits
 from storage.models import ChannelIdentity, OutboxMessage, Person
-from storage.outbox import enqueue_to_person
-from storage.people import link_identity
+from storage.messaging.outbox import enqueue_to_person
+from storage.people.identities import link_identity
 
 
 async def _member(world, name: str, userid: str) -> Person:
@@ -112,7 +112,7 @@ async def test_group_chat_that_vanished_is_undeliverable(world) -> None:
     chat_id = await world.wecom.create_team_group(world.chat.ids["PLD"])
     del world.fake.wecom.chats[chat_id]  # dissolved in WeCom
     from storage.models import TeamGroup
-    from storage.outbox import enqueue_to_group
+    from storage.messaging.outbox import enqueue_to_group
 
     async with world.chat.sessions() as s:
         group = (await s.execute(select(TeamGroup))).scalar_one()

@@ -1,0 +1,1 @@
+"""The Telegram channel (python-telegram-bot): config, inbound translation, rendering, sending, the channel."""

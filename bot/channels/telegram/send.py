@@ -1,0 +1,228 @@
+"""Sending to Telegram under its limits: every Bot API call paced, retried, never silently dropped.
+
+Each call first takes its slots from the rate limiter, all or none: the bot's global rate,
+and for a new message 1 per second in that chat and 20 per minute in a group (edits count
+toward the global rate only). Telegram should then never answer 429; if it does anyway (another
+process using the same token, clocks drifting), the call waits `retry_after` and goes again.
+Network failures are retried with backoff; after `send_attempts` the relay gets a retryable
+`DeliveryError` and tries again in a later round. Only what can never succeed — the user
+blocked the bot, the chat is gone, the request itself is wrong — is a final failure, which
+the relay keeps as undeliverable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from sqlalchemy import update as sql_update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions
+from telegram.constants import ParseMode
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+
+from bot.channels.telegram.config import TelegramConfig, retry_seconds
+from bot.channels.telegram.render import inline_keyboard, render, split_text, to_html
+from bot.channels.telegram.inbound import PLATFORM
+from bot.delivery.ratelimit import Limit, RateLimiter
+from bot.delivery.relay import DeliveryError
+from handlers.core.messages import OutboundMessage
+from storage.models import ChannelIdentity, TeamGroup
+from storage.messaging.outbox import sent_message_ids
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Sleeper = Callable[[float], Awaitable[None]]
+
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+MAX_THROTTLED = 20
+# Errors that mean the recipient is gone for good, not that we asked wrongly.
+_GONE = ("chat not found", "user not found", "bot was kicked", "bot was blocked", "user is deactivated",
+         "peer_id_invalid", "group chat was deactivated", "bot can't initiate")
+
+
+def is_gone(exc: Exception) -> bool:
+    """Whether an error says the recipient can never be reached (blocked, kicked, deleted)."""
+    text = str(exc).lower()
+    return any(g in text for g in _GONE)
+
+
+class TelegramSender:
+    """Bot API calls for the channel: messages, edits and keyboard changes, paced and retried."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        config: TelegramConfig,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        limiter: RateLimiter,
+        sleep: Sleeper = asyncio.sleep,
+        stats: Counter[str] | None = None,
+    ) -> None:
+        self.bot = bot
+        self.config = config
+        self._sessions = sessions
+        self._limiter = limiter
+        self._sleep = sleep
+        self.stats: Counter[str] = stats if stats is not None else Counter()
+        self._chat_done: dict[int, float] = {}
+
+    def limits(self, chat_id: int, kind: str) -> list[Limit]:
+        """The limits a call of `kind` ("message" or "edit") to this chat is subject to."""
+        lim, bot = self.config.limits, self.config.bot_id
+        limits = lim.global_limits(f"tg:{bot}:all")
+        if kind == "message":
+            limits.append(Limit(f"tg:{bot}:chat:{chat_id}", 1, lim.chat_interval + lim.guard))
+            if chat_id < 0:  # group and supergroup ids are negative
+                limits.append(Limit(f"tg:{bot}:group:{chat_id}", lim.group_count, lim.group_period + lim.guard))
+        return limits
+
+    def backoff(self, attempt: int) -> float:
+        """The wait before network retry number `attempt` (exponential, capped)."""
+        return min(self.config.backoff_cap, self.config.backoff * 2 ** (attempt - 1))
+
+    async def _after_last_in_chat(self, chat_id: int) -> None:
+        # Telegram counts a chat's messages when they arrive. A slot taken a second after the
+        # last one does not guarantee that if the last one travelled slowly; a second after
+        # its answer came back does (it had arrived by then). Only this process's sends are
+        # known here; other workers are kept apart by the shared limiter and its guard.
+        done = self._chat_done.get(chat_id)
+        if done is not None:
+            wait = done + self.config.limits.chat_interval - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+
+    def _sent_in_chat(self, chat_id: int) -> None:
+        now = time.monotonic()
+        self._chat_done[chat_id] = now
+        if len(self._chat_done) > 10_000:  # forget chats quiet for longer than the interval
+            horizon = now - self.config.limits.chat_interval
+            self._chat_done = {c: t for c, t in self._chat_done.items() if t > horizon}
+
+    async def call(self, chat_id: int, kind: str, request: Callable[[int], Awaitable[T]]) -> T:
+        """One Bot API call under the rate limits, retried until it succeeds or cannot."""
+        failures = throttled = 0
+        while True:
+            if kind == "message":
+                await self._after_last_in_chat(chat_id)
+            await self._limiter.acquire_all(self.limits(chat_id, kind))
+            try:
+                result = await request(chat_id)
+                if kind == "message":
+                    self._sent_in_chat(chat_id)
+                return result
+            except RetryAfter as exc:
+                self.stats["retry_after"] += 1
+                throttled += 1
+                if throttled > MAX_THROTTLED:
+                    raise DeliveryError(f"still throttled after {throttled} waits: {exc}") from exc
+                await self._sleep(retry_seconds(exc))
+            except ChatMigrated as exc:
+                await self.follow_migration(str(chat_id), str(exc.new_chat_id))
+                chat_id = int(exc.new_chat_id)
+            except (Forbidden, BadRequest) as exc:
+                if isinstance(exc, Forbidden) or is_gone(exc):
+                    await self._unreachable(chat_id)
+                raise DeliveryError(f"{type(exc).__name__}: {exc}", retryable=False) from exc
+            except (TimedOut, NetworkError) as exc:
+                failures += 1
+                self.stats["network_retry"] += 1
+                if failures >= self.config.send_attempts:
+                    raise DeliveryError(f"network: {exc}") from exc
+                await self._sleep(self.backoff(failures))
+            except TelegramError as exc:
+                raise DeliveryError(f"telegram: {exc}") from exc
+
+    async def send(self, message: OutboundMessage) -> str | None:
+        """Deliver one outbox message: send it (split if long) or, for kind "edit", edit the earlier one."""
+        try:
+            chat_id = int(message.address or "")
+        except ValueError:
+            raise DeliveryError(f"not a Telegram chat id: {message.address!r}", retryable=False) from None
+        if message.kind == "edit":
+            return await self.edit(message, chat_id)
+        rendered = render(message, private=chat_id > 0)
+        last: str | None = None
+        for i, part in enumerate(rendered.parts):
+            markup = rendered.markup if i == len(rendered.parts) - 1 else None
+            sent = await self.call(chat_id, "message", lambda chat, part=part, markup=markup: self.bot.send_message(
+                chat_id=chat, text=part, parse_mode=ParseMode.HTML, reply_markup=markup,
+                link_preview_options=NO_PREVIEW))
+            last = str(sent.message_id)  # the part with the buttons: what a later edit changes
+        self.stats["sent"] += 1
+        return last
+
+    async def edit(self, message: OutboundMessage, chat_id: int) -> str | None:
+        """Edit the messages about `message.ref` already delivered to this chat."""
+        async with self._sessions() as session:
+            earlier = await sent_message_ids(session, platform=PLATFORM, address=str(chat_id), ref=message.ref or "")
+        if not earlier:
+            return None  # never delivered here: no stale card to correct
+        text = to_html(split_text(message.text)[0], bold_first_line=True)
+        markup: InlineKeyboardMarkup | None = inline_keyboard(message.buttons)
+        done: str | None = None
+        for message_id in earlier:
+            if not message_id.isdigit():
+                continue  # shown in a callback answer, not a message that can be edited
+            try:
+                # Without reply_markup Telegram removes the keyboard: what a taken task needs.
+                await self.call(chat_id, "edit", lambda chat, mid=int(message_id): self.bot.edit_message_text(
+                    chat_id=chat, message_id=mid, text=text, parse_mode=ParseMode.HTML, reply_markup=markup,
+                    link_preview_options=NO_PREVIEW))
+                done = message_id
+            except DeliveryError as exc:
+                if "not modified" in str(exc):
+                    done = message_id
+                    continue
+                if exc.retryable:
+                    raise
+                # Deleted by an admin, or too old to edit: the other copies still get corrected.
+                log.info("telegram edit of %s/%s failed: %s", chat_id, message_id, exc)
+        self.stats["edited"] += 1
+        return done
+
+    async def remove_keyboard(self, chat_id: int, message_id: int) -> None:
+        """Take the buttons off a message (a private choice, once made)."""
+        try:
+            await self.call(chat_id, "edit", lambda chat: self.bot.edit_message_reply_markup(
+                chat_id=chat, message_id=message_id))
+        except DeliveryError as exc:
+            log.info("keyboard of %s/%s not removed: %s", chat_id, message_id, exc)
+
+    async def _unreachable(self, chat_id: int) -> None:
+        """A user who blocked the bot: reach them elsewhere until they write here again."""
+        if chat_id < 0:
+            log.warning("telegram group %s is gone for the bot (kicked or deleted)", chat_id)
+            return
+        async with self._sessions() as session:
+            await session.execute(
+                sql_update(ChannelIdentity)
+                .where(ChannelIdentity.platform == PLATFORM, ChannelIdentity.external_id == str(chat_id))
+                .values(reachable=False)
+            )
+            await session.commit()
+
+    async def follow_migration(self, old_chat_id: str, new_chat_id: str) -> None:
+        """A group became a supergroup with a new id: its team binding follows."""
+        async with self._sessions() as session:
+            await session.execute(
+                sql_update(TeamGroup)
+                .where(TeamGroup.platform == PLATFORM, TeamGroup.chat_id == old_chat_id)
+                .values(chat_id=new_chat_id)
+            )
+            await session.commit()
+        log.warning("telegram group %s became supergroup %s", old_chat_id, new_chat_id)

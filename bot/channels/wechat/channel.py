@@ -1,0 +1,302 @@
+"""The WeChat Official Account (公众号) channel: `/wechat` callbacks in, messages out.
+
+Callbacks (GET URL verification, POST messages; plain or encrypted 安全模式) are verified by
+`wechat_xml`, translated into one `InboundMessage` and handled within the reply budget
+(`wechat_replies`). Outbound, WeChat allows customer-service messages only within 48 hours
+of the user's last action (and only so many per window), so each message takes a slot of
+the user's window; outside it a template message is sent (template ids per kind of
+notification), and when neither is possible the relay records the row as undeliverable.
+Menu clicks send their key, which is a command text; `subscribe` runs `/follow`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from bot.channels.wechat.replies import REPLY_BUDGET_SECONDS, ReplyDesk, numbered_text, remember_choices
+from bot.channels.wechat.api import QuotaExceeded, WeChatApiClient, WeChatApiError, build_api
+from bot.channels.wechat.callbacks import CallbackCodec, CallbackRejected, render_xml
+from bot.delivery.relay import DeliveryError
+from handlers.core.messages import Button, InboundMessage, Media, OutboundMessage
+from handlers.core.engine import Engine
+from storage.clock import Clock
+from storage.messaging.inbox import mark_inbound, store_inbound
+from storage.messaging.wechat import close_window, last_action, return_cs_slot, set_reachable, take_cs_slot
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "wechat"
+CS_WINDOW = timedelta(hours=48)
+# Customer-service messages per user per window; WeChat answers 45047 beyond it.
+CS_LIMIT = 20
+# 45015: outside the 48-hour window; 45047: the window's count is used up.
+WINDOW_CLOSED = frozenset({45015, 45047})
+NOT_SUBSCRIBED = 43004
+# Codes that no retry can fix: bad openid, bad template id, refused content.
+PERMANENT = frozenset({40003, 40037, 43004, 45002, 47001})
+# Events that are the user doing something (they open the window); the rest are WeChat's.
+USER_EVENTS = frozenset({"subscribe", "scan", "click", "view", "location"})
+
+DEFAULT_MENU: dict[str, Any] = {
+    "button": [
+        {"type": "click", "name": "点单", "key": "点单"},
+        {"type": "click", "name": "我的", "key": "我的"},
+        {"name": "更多", "sub_button": [
+            {"type": "click", "name": "帮助", "key": "帮助"},
+            {"type": "click", "name": "统计", "key": "统计"},
+        ]},
+    ]
+}
+
+
+def notification_kind(message: OutboundMessage) -> str:
+    """What a message is about, for choosing its template: the ref's prefix, else the row kind."""
+    if message.ref:
+        return message.ref.split(":", 1)[0]
+    return message.kind
+
+
+def template_data(text: str, buttons: list[Button]) -> dict[str, dict[str, str]]:
+    """Template fields: `first` (the first line), `content` (everything), `remark` (how to answer)."""
+    first, _, _ = text.partition("\n")
+    remark = numbered_text("", buttons).strip() if buttons else "回复任意消息可继续和我对话。"
+    return {"first": {"value": first}, "content": {"value": text}, "remark": {"value": remark}}
+
+
+def inbound_from(fields: dict[str, Any], platform: str, prefix: str) -> InboundMessage | None:
+    """One callback's fields as the core's message; None for what is no message (WeChat's own events)."""
+    user = str(fields["FromUserName"])
+    mtype = str(fields["MsgType"]).lower()
+    message_id = str(fields.get("MsgId") or f"{user}:{fields['CreateTime']}")
+    base: dict[str, Any] = {"platform": platform, "user_id": user, "chat_id": user, "message_id": message_id}
+    media_id = str(fields.get("MediaId") or "")
+    if mtype == "text":
+        return InboundMessage(text=str(fields.get("Content", "")), **base)
+    if mtype == "image":
+        return InboundMessage(text="", media=(Media("photo", f"{prefix}:{media_id}"),), **base)
+    if mtype == "voice":
+        # With speech recognition on, WeChat sends the words too: they are the request.
+        return InboundMessage(text=str(fields.get("Recognition") or ""),
+                              media=(Media("voice", f"{prefix}:{media_id}"),), **base)
+    if mtype in ("video", "shortvideo", "file"):
+        return InboundMessage(text="", media=(Media("file", f"{prefix}:{media_id}"),), **base)
+    if mtype == "location":
+        where = f"{fields.get('Location_X', '')},{fields.get('Location_Y', '')}"
+        return InboundMessage(text=str(fields.get("Label") or ""), media=(Media("location", where),), **base)
+    if mtype == "link":
+        return InboundMessage(text=f"{fields.get('Title', '')} {fields.get('Url', '')}".strip(), **base)
+    if mtype != "event":
+        return None
+    event = str(fields.get("Event", "")).lower()
+    key = str(fields.get("EventKey") or "")
+    if event in ("subscribe", "scan"):
+        # A parametric QR code ("qrscene_join_KJ2026") carries a deep link, as Telegram's /start does.
+        scene = key.removeprefix("qrscene_")
+        return InboundMessage(text=f"/follow {scene}".strip(), is_button=True, **base)
+    if event == "click" and key:
+        return InboundMessage(text=key, is_button=True, **base)
+    return None
+
+
+def official_account_api(settings: Any, clock: Clock, redis: Any = None) -> WeChatApiClient:
+    """The Official Account's API client; its token is shared through Redis when given."""
+    return build_api(name=f"oa:{settings.wechat_app_id}", base_url=settings.wechat_api_url, clock=clock,
+                     redis=redis, wecom=False, account_id=settings.wechat_app_id,
+                     secret=settings.wechat_app_secret)
+
+
+class CallbackChannel:
+    """What both WeChat channels do with callbacks: verify, translate, store, handle, answer."""
+
+    platform = PLATFORM
+    # Whether users' actions open a 48-hour customer-service window (the Official Account's rule).
+    tracks_window = True
+
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        api: WeChatApiClient,
+        codec: CallbackCodec,
+        kick: Callable[[], object] = lambda: None,
+        budget: float = REPLY_BUDGET_SECONDS,
+        path: str = "/wechat",
+    ) -> None:
+        self.sessions = sessions
+        self.clock = clock
+        self.api = api
+        self.codec = codec
+        self.path = path
+        self.desk = ReplyDesk(platform=self.platform, engine=engine, sessions=sessions, clock=clock, kick=kick,
+                              budget=budget, track_window=self.tracks_window)
+
+    def routes(self) -> list[Route]:
+        """GET verifies the callback URL, POST delivers messages and events."""
+        return [Route(self.path, self.verify_url, methods=["GET"]),
+                Route(self.path, self.callback, methods=["POST"])]
+
+    async def start(self) -> None:
+        """Load the request parser now: a cold first parse would take longer than the reply budget."""
+        from handlers.language.request_parser import warm_up
+
+        await asyncio.to_thread(warm_up)
+
+    async def stop(self) -> None:
+        """Let late handlers finish (a while), then close the HTTP client."""
+        await self.desk.drain(timeout=10.0)
+        await self.api.http.aclose()
+
+    async def verify_url(self, request: Request) -> Response:
+        """WeChat's URL check: answer the (decrypted) `echostr` when the signature is ours."""
+        try:
+            return PlainTextResponse(self.codec.echo(dict(request.query_params), self.clock.now()))
+        except CallbackRejected as exc:
+            log.warning("refused %s URL verification: %s", self.platform, exc.reason)
+            return PlainTextResponse(exc.reason, status_code=exc.status)
+
+    def accepts(self, fields: dict[str, Any]) -> bool:
+        """Whether a verified callback is for this channel (WeCom: this app)."""
+        return True
+
+    async def callback(self, request: Request) -> Response:
+        """One message or event: verified, stored, handled, answered within WeChat's 5 s."""
+        try:
+            opened = await self.codec.open(request, self.clock.now())
+            fields = opened.fields
+            if not all(isinstance(fields.get(k), str) and fields.get(k) for k in ("FromUserName", "MsgType")):
+                raise CallbackRejected(400, "not a WeChat message")
+            fields.setdefault("CreateTime", "0")
+        except CallbackRejected as exc:
+            log.warning("refused %s callback: %s", self.platform, exc.reason)
+            return PlainTextResponse(exc.reason, status_code=exc.status)
+        if not self.accepts(fields):
+            return PlainTextResponse("success")
+        user = str(fields["FromUserName"])
+        event = str(fields.get("Event", "")).lower() if str(fields["MsgType"]).lower() == "event" else ""
+        msg = inbound_from(fields, self.platform, self.platform)
+        try:
+            if event == "unsubscribe":
+                await self._unsubscribed(user, f"{user}:{fields['CreateTime']}")
+            elif event == "templatesendjobfinish" and "block" in str(fields.get("Status", "")):
+                await self._mark(user, reachable=False)  # a template bounced: the user blocked us
+            elif msg is None and event in USER_EVENTS:
+                await self.desk.note_action(user)  # a menu link opened, a location reported
+            if msg is None:
+                return PlainTextResponse("success")
+            text = await self.desk.answer(msg)
+        except Exception:  # nothing was stored: a 5xx makes WeChat retry it
+            log.exception("could not store %s callback from %s", self.platform, user)
+            return PlainTextResponse("retry", status_code=503)
+        if text is None:
+            return PlainTextResponse("success")
+        reply = render_xml({"ToUserName": user, "FromUserName": str(fields.get("ToUserName", "")),
+                            "CreateTime": int(self.clock.now().timestamp()), "MsgType": "text", "Content": text})
+        return Response(self.codec.seal(opened, reply), media_type="application/xml")
+
+    async def _unsubscribed(self, user: str, message_id: str) -> None:
+        async with self.sessions() as session:
+            row_id = await store_inbound(session, platform=self.platform, message_id=message_id,
+                                         payload={"event": "unsubscribe", "user_id": user}, now=self.clock.now())
+            if row_id is None:
+                return
+            await set_reachable(session, platform=self.platform, external_id=user, reachable=False)
+            await mark_inbound(session, row_id, "processed")
+            await session.commit()
+
+    async def _mark(self, user: str, *, reachable: bool) -> None:
+        async with self.sessions() as session:
+            await set_reachable(session, platform=self.platform, external_id=user, reachable=reachable)
+            await session.commit()
+
+
+class WeChatChannel(CallbackChannel):
+    """One Official Account: `/wechat` callbacks, customer-service and template messages, menu."""
+
+    platform = PLATFORM
+
+    def __init__(self, *, template_ids: dict[str, str] | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.template_ids = dict(template_ids or {})
+
+    @classmethod
+    def from_settings(cls, settings: Any, rt: Any, kick: Callable[[], object]) -> WeChatChannel:
+        """Build from `XINFENG_WECHAT_*` settings and the runtime (its Redis shares the token)."""
+        codec = CallbackCodec(token=settings.wechat_token, receiver_id=settings.wechat_app_id,
+                              aes_key=settings.wechat_aes_key or None)
+        return cls(engine=rt.engine, sessions=rt.sessions, clock=rt.clock, codec=codec,
+                   api=official_account_api(settings, rt.clock, rt.redis),
+                   template_ids=settings.wechat_template_ids, kick=kick, budget=settings.wechat_reply_budget)
+
+    async def send(self, message: OutboundMessage) -> str | None:
+        """A customer-service message inside the user's window, else a template message."""
+        user = message.address
+        if not user:
+            raise DeliveryError("no WeChat address", retryable=False)
+        now = self.clock.now()
+        async with self.sessions() as session:
+            started, reachable = await last_action(session, platform=PLATFORM, user_id=user)
+            if not reachable:
+                raise DeliveryError("the user unsubscribed from the account", retryable=False)
+            slot = await take_cs_slot(session, platform=PLATFORM, user_id=user, started=started, now=now,
+                                      window=CS_WINDOW, limit=CS_LIMIT)
+            await remember_choices(session, platform=PLATFORM, chat_id=user, buttons=message.buttons, now=now)
+            await session.commit()
+        if slot:
+            assert started is not None
+            text = numbered_text(message.text, message.buttons)
+            try:
+                await self.api.call("/cgi-bin/message/custom/send",
+                                    json_body={"touser": user, "msgtype": "text", "text": {"content": text}})
+                return None
+            except WeChatApiError as exc:
+                async with self.sessions() as session:
+                    if exc.errcode in WINDOW_CLOSED:
+                        # Our count was off (the user was sent messages we did not see).
+                        await close_window(session, platform=PLATFORM, user_id=user, started=started,
+                                           limit=CS_LIMIT)
+                    else:
+                        await return_cs_slot(session, platform=PLATFORM, user_id=user, started=started)
+                    await session.commit()
+                if exc.errcode not in WINDOW_CLOSED:
+                    raise await self._delivery_error(user, exc) from None
+        return await self._send_template(message, user)
+
+    async def _send_template(self, message: OutboundMessage, user: str) -> str | None:
+        kind = notification_kind(message)
+        template_id = self.template_ids.get(kind) or self.template_ids.get("default")
+        if not template_id:
+            raise DeliveryError(f"outside the 48-hour window and no template for {kind!r} messages",
+                                retryable=False)
+        body = {"touser": user, "template_id": template_id, "data": template_data(message.text, message.buttons)}
+        try:
+            answer = await self.api.call("/cgi-bin/message/template/send", json_body=body)
+        except WeChatApiError as exc:
+            raise await self._delivery_error(user, exc) from None
+        msgid = answer.get("msgid")
+        return None if msgid is None else str(msgid)
+
+    async def _delivery_error(self, user: str, exc: WeChatApiError) -> DeliveryError:
+        if exc.errcode == NOT_SUBSCRIBED:
+            await self._mark(user, reachable=False)
+        if isinstance(exc, QuotaExceeded):
+            return DeliveryError(f"{exc} (until {exc.until.isoformat()})", retryable=True)
+        return DeliveryError(str(exc), retryable=exc.errcode not in PERMANENT)
+
+    async def install_menu(self, menu: dict[str, Any] | None = None) -> None:
+        """Install the custom menu (点单 / 我的 / 更多: 帮助, 统计); each click sends its key as text."""
+        await self.api.call("/cgi-bin/menu/create", json_body=menu or DEFAULT_MENU)
+
+    async def get_media(self, media_id: str) -> bytes:
+        """Download a voice or image a user sent (WeChat keeps it for three days)."""
+        return await self.api.download("/cgi-bin/media/get", {"media_id": media_id.removeprefix(f"{PLATFORM}:")})

@@ -1,0 +1,1 @@
+"""Outbound delivery: the outbox relay and the rate limits every sender shares."""

@@ -1,0 +1,123 @@
+"""What a handler sees: the message, the person, their roles, a session, a clock — never a platform.
+
+Replies and notifications go to the outbox in the handler's own transaction, so a message
+is owed exactly when the change that caused it is committed (Zulip's bot-handler shape).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.core.messages import Button, InboundMessage
+from handlers.core.notify import Notifier
+from storage import audit
+from storage.clock import Clock
+from storage.models import OrgUnit, OutboxMessage, Person, RoleGrant
+from storage.messaging.state import StateStore, state_key
+
+
+@dataclass
+class Context:
+    """One inbound message being handled."""
+
+    message: InboundMessage
+    person: Person
+    roles: list[RoleGrant]
+    session: AsyncSession
+    clock: Clock
+    state: StateStore
+    tz: tzinfo
+    sent: list[OutboxMessage] = field(default_factory=list)
+    # Where the bot's web pages are reached (the dashboard's login links), e.g. https://xinfeng.example.org.
+    public_url: str = ""
+
+    @property
+    def now(self) -> datetime:
+        """The current instant (from the injected clock)."""
+        return self.clock.now()
+
+    @property
+    def state_key(self) -> str:
+        """This conversation's key in the state store."""
+        m = self.message
+        return state_key(m.platform, m.chat_id, m.user_id)
+
+    @property
+    def in_group(self) -> bool:
+        """Whether the message came from a group chat."""
+        return self.message.chat_type == "group"
+
+    def reply(self, text: str, buttons: list[Button] | None = None, ref: str | None = None) -> OutboxMessage:
+        """Answer in the chat the message came from (the row may be amended before commit)."""
+        row = OutboxMessage(
+            person_id=None if self.in_group else self.person.id,
+            platform=self.message.platform,
+            address=self.message.chat_id,
+            recipient_label=self._chat_label(),
+            text=text,
+            buttons=[b.to_dict() for b in buttons or []],
+            kind="reply",
+            ref=ref,
+            created_at=self.now,
+        )
+        self.session.add(row)
+        self.sent.append(row)
+        return row
+
+    def _chat_label(self) -> str:
+        if self.in_group:
+            return f"群:{self.message.chat_id}"
+        return self.person.name
+
+    @property
+    def notifier(self) -> Notifier:
+        """Notifications written to this message's transaction."""
+        return Notifier(self.session, self.now, self.sent)
+
+    async def notify(
+        self, person: Person, text: str, buttons: list[Button] | None = None, ref: str | None = None
+    ) -> None:
+        """Send a person a direct message on their preferred chat account."""
+        await self.notifier.person(person, text, buttons, ref)
+
+    def audit(
+        self,
+        action: str,
+        target_type: str | None = None,
+        target_id: int | None = None,
+        outcome: str = "ok",
+        **detail: Any,
+    ) -> None:
+        """Record what this person did, or was refused, in the same transaction."""
+        audit.record(
+            self.session,
+            at=self.now,
+            actor_id=self.person.id,
+            action=action,
+            target_type=target_type,
+            target_id=target_id,
+            outcome=outcome,
+            **detail,
+        )
+
+    def refuse(self, text: str, action: str, target_type: str | None = None, target_id: int | None = None) -> None:
+        """Politely refuse and write the refusal to the audit log."""
+        self.reply(text)
+        self.audit(action, target_type, target_id, outcome="refused", reason=text)
+
+    async def home_unit(self) -> OrgUnit | None:
+        """The person's village station (or roster unit)."""
+        if self.person.org_unit_id is None:
+            return None
+        return await self.session.get(OrgUnit, self.person.org_unit_id)
+
+    def local(self, at: datetime | None) -> str:
+        """Format an instant in the region's time zone, the way villagers write it."""
+        if at is None:
+            return "未定"
+        loc = at.astimezone(self.tz)
+        return f"{loc.month}月{loc.day}日 {loc.hour:02d}:{loc.minute:02d}"

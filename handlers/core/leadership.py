@@ -1,0 +1,112 @@
+"""Who leads a team (PRODUCT.md §2): its captain(s), and admins whose subtree holds the team's unit.
+
+Activities, broadcasts and hours verification all ask the same questions — may this person
+act for this team, which teams could they mean, which one did they pick — so the answers
+live here once.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.core.context import Context
+from handlers.core.messages import Button
+from handlers.core.permissions import admin_over, admin_units, captain_team_ids
+from storage.models import OrgUnit, Person, RoleGrant, Team
+
+CHOICE_TTL = timedelta(hours=1)
+
+
+async def may_lead(ctx: Context, team: Team) -> bool:
+    """Whether the person captains the team or administers a unit above it."""
+    if team.id in captain_team_ids(ctx):
+        return True
+    unit = await ctx.session.get(OrgUnit, team.org_unit_id)
+    return unit is not None and await admin_over(ctx, unit) is not None
+
+
+async def led_teams(ctx: Context) -> list[Team]:
+    """Teams the person would mean by default: those they captain, then those at their admin units."""
+    ids = sorted(captain_team_ids(ctx))
+    teams = list((await ctx.session.execute(select(Team).where(Team.id.in_(ids)).order_by(Team.id))).scalars()) if ids else []
+    units = [u.id for u in await admin_units(ctx)]
+    if units:
+        at_units = (await ctx.session.execute(
+            select(Team).where(Team.org_unit_id.in_(units)).order_by(Team.id))).scalars().all()
+        teams += [t for t in at_units if t.id not in ids]
+    return teams
+
+
+async def is_leader_anywhere(ctx: Context) -> bool:
+    """Whether the person captains any team or administers any unit."""
+    return bool(captain_team_ids(ctx)) or bool(await admin_units(ctx))
+
+
+async def find_led_team(ctx: Context, query: str) -> tuple[Team | None, str | None, bool]:
+    """A team named (or coded) `query` that the person may lead; else None, why, and whether refused."""
+    q = query.strip()
+    rows = (await ctx.session.execute(
+        select(Team).where((Team.code == q) | Team.name.contains(q, autoescape=True)).order_by(Team.id)
+    )).scalars().all()
+    exact = [t for t in rows if t.name == q or t.code == q]
+    candidates = exact or list(rows)
+    mine = [t for t in candidates if await may_lead(ctx, t)]
+    if len(mine) == 1:
+        return mine[0], None, False
+    if len(mine) > 1:
+        return None, f"有几个队伍符合「{q}」：{'、'.join(t.name for t in mine[:5])}。请写全队伍名。", False
+    if candidates:
+        return None, f"您不是「{candidates[0].name}」的队长，也不是它所在地区的管理员。", True
+    return None, f"没有找到名为「{q}」的队伍。", False
+
+
+async def teams_to_act_for(ctx: Context, query: str | None, action: str) -> list[Team] | None:
+    """The team named by `query` (or every team I lead); None after replying why not.
+
+    A named team I may not lead is refused and audited under `action`; a name that finds
+    nothing gets a plain answer.
+    """
+    if not query:
+        return await led_teams(ctx)
+    team, why, refused = await find_led_team(ctx, query)
+    if team is not None:
+        return [team]
+    if refused:
+        ctx.refuse(why or "", action, "team")
+    else:
+        ctx.reply(why or "")
+    return None
+
+
+async def ask_which_team(ctx: Context, teams: list[Team], awaiting: str, payload: dict[str, Any], prompt: str) -> None:
+    """Ask a person who leads several teams which one they mean; the answer comes to `awaiting`."""
+    state = {"awaiting": awaiting, "team_ids": [t.id for t in teams], **payload}
+    await ctx.state.set(ctx.state_key, state, CHOICE_TTL)
+    lines = [prompt] + [f"{i}. {t.name}" for i, t in enumerate(teams, 1)]
+    lines.append("请点队伍名，或回复序号。")
+    ctx.reply("\n".join(lines), [Button(t.name, t.name) for t in teams])
+
+
+async def chosen_team(ctx: Context, text: str, state: dict[str, Any]) -> Team | None:
+    """The team a reply picks among those offered (by number or name), or None if it is no answer."""
+    ids: list[int] = list(state.get("team_ids", []))
+    word = text.strip()
+    if word.isdigit() and 1 <= int(word) <= len(ids):
+        return await ctx.session.get(Team, ids[int(word) - 1])
+    for team_id in ids:
+        team = await ctx.session.get(Team, team_id)
+        if team is not None and word and (word == team.name or word == team.code):
+            return team
+    return None
+
+
+async def captains_of(session: AsyncSession, team_id: int) -> list[Person]:
+    """The team's captains."""
+    return list((await session.execute(
+        select(Person).join(RoleGrant, RoleGrant.person_id == Person.id)
+        .where(RoleGrant.role == "captain", RoleGrant.team_id == team_id).order_by(Person.id)
+    )).scalars().all())

@@ -1,0 +1,121 @@
+"""统计 [地区]: the data map in chat — an admin's subtree (or a unit inside it) in figures and a chart.
+
+Admins get the figures of their scope, or of a region they name inside it, from the maintained
+aggregates (`storage.datamap.figures`), with a PNG chart of the children side by side and the last
+twelve months. A station admin naming another station is refused. Captains get their teams'
+numbers and everyone else their own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from sqlalchemy import func, select
+
+from handlers.datamap.charts import ChartUnavailable, render_chart
+from handlers.core.context import Context
+from handlers.core.permissions import admin_units, captain_team_ids
+from handlers.core.router import Router
+from handlers.core.scope import region_in_scope
+from handlers.core.texts import STATUS_ZH, hours_text
+from storage.messaging.attachments import attach
+from storage.datamap.figures import Figures, children_figures, figures, local_today
+from storage.models import LEVEL_ZH, HoursEntry, Task, TaskAssignment, Team, TeamMember
+
+log = logging.getLogger(__name__)
+
+router = Router("stats")
+
+WISH_ZH = {"submitted": "待发布", "published": "待认领", "claimed": "已认领", "fulfilled": "待确认", "confirmed": "已实现"}
+
+
+def duration_text(minutes: int | None) -> str:
+    """35 分钟 · 2 小时 10 分钟 · 1 天 3 小时."""
+    if minutes is None:
+        return "暂无"
+    if minutes < 60:
+        return f"{minutes} 分钟"
+    if minutes < 1440:
+        hours, rest = divmod(minutes, 60)
+        return f"{hours} 小时" + (f" {rest} 分钟" if rest else "")
+    days, rest = divmod(minutes, 1440)
+    return f"{days} 天" + (f" {rest // 60} 小时" if rest // 60 else "")
+
+
+def _counts(by_status: dict[str, int], names: dict[str, str]) -> str:
+    return "，".join(f"{names[k]} {by_status[k]}" for k in names if by_status.get(k))
+
+
+def figures_text(fig: Figures, as_of: str) -> str:
+    """The figures as a short chat message."""
+    lines = [f"📊 {fig.name}（截至 {as_of}）"]
+    below = "，".join(f"{LEVEL_ZH[lv]} {fig.units[lv]}" for lv in ("city", "center", "institute", "station", "point")
+                     if fig.units.get(lv))
+    if below:
+        lines.append(f"下辖：{below}")
+    lines.append(f"队伍 {fig.teams} 支 · 志愿者 {fig.volunteers} 人（近30天服务过 {fig.active_volunteers} 人）")
+    lines.append(f"项目 {fig.projects} 个 · 活动 {fig.activities} 场")
+    detail = _counts(fig.tasks_by_status, STATUS_ZH)
+    lines.append(f"任务 {fig.tasks} 个" + (f"（{detail}）" if detail else ""))
+    lines.append(f"接单用时中位数 {duration_text(fig.median_accept_minutes)}")
+    lines.append(f"服务时长 {hours_text(fig.hours)} 小时 · 受益群众 {fig.beneficiaries} 人次")
+    wishes = _counts(fig.wishes_by_status, WISH_ZH)
+    lines.append(f"微心愿 {fig.wishes} 个" + (f"（{wishes}）" if wishes else "")
+                 + f" · 结对帮扶 {fig.pairings} 户，走访 {fig.pairing_visits} 次")
+    if fig.months:
+        month = fig.months[-1]
+        lines.append(f"本月：任务 {month.tasks} 个，服务 {hours_text(month.hours)} 小时，活动 {month.activities} 场，"
+                     f"新志愿者 {month.volunteers_new} 人")
+    return "\n".join(lines)
+
+
+async def admin_stats(ctx: Context, args: str) -> None:
+    """Figures and a chart for the admin's scope or a region inside it."""
+    unit = await region_in_scope(ctx, args, "stats")
+    if unit is None:
+        return
+    fig = await figures(ctx.session, unit, ctx.now)
+    kids = await children_figures(ctx.session, unit, ctx.now)
+    today = local_today(ctx.now)
+    as_of = f"{today.month}月{today.day}日"
+    ctx.audit("stats", "org_unit", unit.id)
+    text = figures_text(fig, as_of)
+    try:
+        # Off the event loop: rendering takes a few hundred milliseconds.
+        png = await asyncio.to_thread(render_chart, fig, kids, as_of)
+    except ChartUnavailable as exc:
+        log.warning("stats chart skipped: %s", exc)
+        ctx.reply(text + "\n（图表暂不可用：服务器没有安装中文字体。）")
+        return
+    row = ctx.reply(text + "\n📈 图表见下图：下级单位对比和近十二个月走势。")
+    await attach(ctx.session, row, kind="photo", filename="chart.png", mime="image/png", data=png, now=ctx.now)
+
+
+@router.command("统计", "/stats")
+async def stats(ctx: Context, args: str) -> None:
+    """Show the figures I may see; an admin may name a region inside their scope."""
+    if await admin_units(ctx):
+        await admin_stats(ctx, args)
+        return
+    lines = []
+    for team_id in sorted(captain_team_ids(ctx)):
+        team = await ctx.session.get(Team, team_id)
+        members = (await ctx.session.execute(select(func.count()).where(TeamMember.team_id == team_id))).scalar_one()
+        done = (await ctx.session.execute(
+            select(func.count(func.distinct(TaskAssignment.task_id)))
+            .join(Task, Task.id == TaskAssignment.task_id)
+            .where(TaskAssignment.team_id == team_id, Task.status == "closed")
+        )).scalar_one()
+        lines.append(f"「{team.name if team else team_id}」队员 {members} 人，已完成任务 {done} 个")
+    hours = (await ctx.session.execute(
+        select(func.coalesce(func.sum(HoursEntry.hours), 0)).where(HoursEntry.volunteer_id == ctx.person.id)
+    )).scalar_one()
+    ordered = (await ctx.session.execute(select(func.count()).where(Task.resident_id == ctx.person.id))).scalar_one()
+    lines.append(f"我：点单 {ordered} 次，志愿时长 {hours_text(hours)} 小时")
+    if args:
+        lines.append("（地区的数据只有该地区的站长、所长和中心管理员可以查看。）")
+    ctx.reply("\n".join(lines))
+
+
+__all__ = ["duration_text", "figures_text", "router"]

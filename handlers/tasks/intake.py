@@ -1,0 +1,176 @@
+"""点单: a villager's free-text need → a parsed draft → confirmation → a task, dispatched.
+
+The draft lives in conversation state until the villager confirms (button, "1" or "确认"),
+so nothing is created from a message they did not mean as an order.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from handlers.core.context import Context
+from handlers.tasks.dispatch import auto_dispatch
+from handlers.core.messages import Button
+from handlers.core.permissions import admin_over, secretary_over
+from handlers.language.request_parser import parse_request
+from handlers.core.router import Router
+from handlers.core.texts import CANCEL_WORDS, CONFIRM_WORDS, as_typed, ref, usage
+from storage.models import OrgUnit, Person
+from storage.tasks.transitions import create_task
+
+router = Router("orders")
+
+DRAFT_TTL = timedelta(hours=2)
+CONFIRM_BUTTONS = [Button("确认", "确认"), Button("取消", "取消")]
+
+
+def _draft_from_text(ctx: Context, text: str, written: str | None) -> dict[str, Any]:
+    parsed = parse_request(text, ctx.now.astimezone(ctx.tz))
+    return {
+        "category": parsed.category,
+        "description": written or as_typed(ctx.message.text, text),
+        "when": [parsed.when[0].isoformat(), parsed.when[1].isoformat()] if parsed.when else None,
+        "phone": parsed.phone,
+        "place": parsed.place,
+        "urgent": parsed.urgent,
+        "media": [{"kind": m.kind, "ref": m.ref} for m in ctx.message.media],
+    }
+
+
+def _draft_text(ctx: Context, draft: dict[str, Any], unit_name: str, for_name: str | None) -> str:
+    when = "尽快 / 待商定"
+    if draft.get("when"):
+        start = datetime.fromisoformat(draft["when"][0]).astimezone(ctx.tz)
+        part = "上午" if start.hour < 12 else ("下午" if start.hour < 18 else "晚上")
+        when = f"{start.month}月{start.day}日{part}"
+    lines = ["请确认您的需求：" if for_name is None else f"请确认为「{for_name}」代点的需求："]
+    lines += [
+        f"类别：{draft['category']}",
+        f"村/社区：{unit_name}",
+        f"时间：{when}",
+        f"内容：{draft['description'] or '（语音/图片）'}",
+    ]
+    if draft.get("place"):
+        lines.append(f"地点：{draft['place']}")
+    if draft.get("phone"):
+        lines.append(f"电话：{draft['phone']}")
+    if draft.get("urgent"):
+        lines.append("紧急：是")
+    if draft.get("media"):
+        lines.append(f"附件：{len(draft['media'])} 个")
+    lines.append("没问题请点「确认」或回复 1；不对请点「取消」或回复 2，再重新描述。")
+    return "\n".join(lines)
+
+
+async def start_draft(
+    ctx: Context, text: str, *, resident: Person | None = None, written: str | None = None
+) -> None:
+    """Parse a request and ask the person to confirm it (`written`: the text as first typed)."""
+    resident = resident or ctx.person
+    if resident.org_unit_id is None:
+        state = {"awaiting": "register_first", "request": text, "written": as_typed(ctx.message.text, text)}
+        await ctx.state.set(ctx.state_key, state, DRAFT_TTL)
+        ctx.reply("您好！请先告诉我您住在哪个村或社区，发送：注册 村名\n例如：注册 杨家村\n注册后我会接着处理您刚才说的事。")
+        return
+    unit = await ctx.session.get(OrgUnit, resident.org_unit_id)
+    draft = _draft_from_text(ctx, text, written)
+    draft["resident_id"] = resident.id
+    await ctx.state.set(ctx.state_key, {"awaiting": "order_confirm", "draft": draft}, DRAFT_TTL)
+    for_name = resident.name if resident.id != ctx.person.id else None
+    ctx.reply(_draft_text(ctx, draft, unit.name if unit else "", for_name), CONFIRM_BUTTONS)
+
+
+@router.command("点单", "/order")
+async def order(ctx: Context, args: str) -> None:
+    """Order a service in one message: 点单 <what you need>."""
+    if not args and not ctx.message.media:
+        ctx.reply("请说说您需要什么帮助，例如：点单 我家草莓苗得了病，明天上午能来看看吗")
+        return
+    await start_draft(ctx, args)
+
+
+@router.command("代点单", "/order_for")
+async def order_for(ctx: Context, args: str) -> None:
+    """Order on behalf of a resident (admins and first secretaries, within their scope)."""
+    who, _, text = args.partition(" ")
+    if not who or not text.strip():
+        ctx.reply(usage("代点单 居民手机号或姓名 需求", "代点单 13900001111 王大娘家水管冻裂了"))
+        return
+    resident = (await ctx.session.execute(
+        select(Person).where((Person.phone == who) | (Person.name == who)).order_by(Person.id)
+    )).scalars().first()
+    if resident is None or resident.org_unit_id is None:
+        ctx.reply(f"没有找到已注册的居民「{who}」。")
+        return
+    unit = await ctx.session.get(OrgUnit, resident.org_unit_id)
+    assert unit is not None
+    if await admin_over(ctx, unit) is None and await secretary_over(ctx, unit) is None:
+        ctx.refuse(f"只有{unit.name}的管理员或驻村第一书记可以代这位居民点单。", "order_for", "person", resident.id)
+        return
+    await start_draft(ctx, text.strip(), resident=resident)
+
+
+@router.on_text
+async def free_text(ctx: Context, text: str) -> None:
+    """Anything that is not a command, in a private chat, is a request to be confirmed."""
+    if ctx.in_group:
+        return  # group chatter is not an order
+    if not text and not ctx.message.media:
+        return
+    await start_draft(ctx, text)
+
+
+@router.on_state("order_confirm")
+async def confirm(ctx: Context, text: str, state: dict[str, Any]) -> bool:
+    """Create the task on 确认/1, drop the draft on 取消/2; anything else is a new message."""
+    word = text.strip().lower()
+    draft = state["draft"]
+    if not word and ctx.message.media:
+        draft["media"] = draft.get("media", []) + [{"kind": m.kind, "ref": m.ref} for m in ctx.message.media]
+        await ctx.state.set(ctx.state_key, state, DRAFT_TTL)
+        ctx.reply(f"已附上（共 {len(draft['media'])} 个附件）。请点「确认」或回复 1 提交。", CONFIRM_BUTTONS)
+        return True
+    if word in CANCEL_WORDS:
+        await ctx.state.clear(ctx.state_key)
+        ctx.reply("好的，已取消。需要帮助时随时告诉我。")
+        return True
+    if word not in CONFIRM_WORDS:
+        return False
+    await ctx.state.clear(ctx.state_key)
+    resident = await ctx.session.get(Person, draft["resident_id"])
+    if resident is None or resident.org_unit_id is None:
+        ctx.reply("抱歉，找不到这位居民的村/社区，请重新点单。")
+        return True
+    when = None
+    if draft.get("when"):
+        when = (datetime.fromisoformat(draft["when"][0]), datetime.fromisoformat(draft["when"][1]))
+    task = await create_task(
+        session=ctx.session,
+        resident_id=resident.id,
+        created_by_id=ctx.person.id,
+        org_unit_id=resident.org_unit_id,
+        category=draft["category"],
+        description=draft["description"],
+        now=ctx.now,
+        wanted=when,
+        phone=draft.get("phone") or resident.phone,
+        place=draft.get("place"),
+        urgent=bool(draft.get("urgent")),
+        media=draft.get("media") or [],
+    )
+    ctx.audit("order", "task", task.id, category=task.category, on_behalf=resident.id != ctx.person.id or None)
+    # The answer goes out before the team's notifications; its text depends on where it went.
+    answer = ctx.reply(f"已提交！您的任务号是 {ref(task.id)}。")
+    await ctx.session.flush()
+    team = await auto_dispatch(ctx.session, ctx.notifier, task)
+    if team is not None:
+        tail = f"已派给「{team.name}」，有志愿者接单后我会马上告诉您。"
+    else:
+        tail = "暂时没有对口的志愿服务队，已请管理员人工派单。"
+    answer.text = f"已提交！您的任务号是 {ref(task.id)}。{tail}\n查看进度请发：我的"
+    if resident.id != ctx.person.id:
+        await ctx.notify(resident, f"{ctx.person.name}为您代点了一项服务（任务 {ref(task.id)}）：{task.description}\n{tail}")
+    return True

@@ -1,0 +1,1 @@
+"""The scheduled jobs, each "send what is due and not yet sent"."""

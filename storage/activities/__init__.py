@@ -1,0 +1,1 @@
+"""Activities, attendance and projects: sign-ups, the waitlist, check-in and the hours they earn."""

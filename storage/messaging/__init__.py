@@ -1,0 +1,1 @@
+"""Messages in and out: the inbox, the outbox, conversation state, attachments, and the WeChat channels' tables."""

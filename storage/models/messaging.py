@@ -1,0 +1,70 @@
+"""Messages in and out: the inbox, the outbox and conversation state."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storage.models.base import Base, UTCDateTime
+
+
+class OutboxMessage(Base):
+    """A message the bot owes someone, written in the transaction that caused it.
+
+    The relay delivers it and marks it sent; a row is never deleted, so nothing is lost
+    silently. `platform`/`address` are resolved when enqueued (the person's most recently
+    used chat account, or a team's bound group); a person with no chat account gets a row
+    with no platform, which only the console channel can show.
+    """
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
+    platform: Mapped[str | None] = mapped_column(String(16))
+    address: Mapped[str | None] = mapped_column(String(128))
+    recipient_label: Mapped[str] = mapped_column(String(200), default="")
+    text: Mapped[str] = mapped_column(Text)
+    buttons: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    kind: Mapped[str] = mapped_column(String(32), default="reply")
+    # What the message is about, so a channel can edit it later (e.g. "task:12").
+    ref: Mapped[str | None] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    error: Mapped[str | None] = mapped_column(Text)
+    # The platform's id of the sent message, for later edits.
+    external_message_id: Mapped[str | None] = mapped_column(String(128))
+    # Files sent with the message (charts, exports): see storage.messaging.attachments for the format.
+    attachments: Mapped[list[Any] | None] = mapped_column(JSON)
+
+
+class InboxMessage(Base):
+    """Every inbound message, stored first: the unique key makes a redelivery a no-op."""
+
+    __tablename__ = "inbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    message_id: Mapped[str] = mapped_column(String(128))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="received")
+    error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (UniqueConstraint("platform", "message_id"),)
+
+
+class ConversationState(Base):
+    """Short-lived conversation state (a draft awaiting confirmation), keyed per chat and user."""
+
+    __tablename__ = "conversation_state"
+
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,1 @@
+"""The network and the people in it: org units, teams, chat accounts, roles."""

@@ -1,0 +1,1 @@
+"""Points and the love supermarket, small wishes, pairings: ledgers and atomic transitions."""

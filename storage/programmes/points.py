@@ -1,0 +1,293 @@
+"""Points (积分) and the love supermarket (爱心超市): awards, balances, goods, redemptions.
+
+Points follow from hours: `storage.tasks.hours.credit_hours` calls `award_for_hours` for each new
+hours entry, in the same transaction, at the rate of the volunteer's home unit (the nearest
+`PointsRule` up the tree, default 1 per hour). A redemption is two conditional UPDATEs in one
+savepoint — stock first (`stock >= n`), then balance (`balance >= cost`) — so two shopkeepers
+racing for the last item cannot both win and no balance or stock ever goes below zero, on
+SQLite (writers queue) or PostgreSQL (row locks). Functions take the session as a keyword
+argument and leave committing to the caller.
+"""
+
+from __future__ import annotations
+
+import enum
+import secrets
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import HoursEntry, OrgUnit, Person
+from storage.models.points import Goods, PointsAccount, PointsEntry, PointsRule, Redemption
+
+DEFAULT_RATE = Decimal(1)
+CENT = Decimal("0.01")
+# No 0/O, 1/I/L: the code is read out at a shop counter and typed by the shopkeeper.
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 6
+
+
+class RedeemResult(enum.Enum):
+    """How a redemption ended."""
+
+    done = "done"
+    out_of_stock = "out_of_stock"
+    insufficient = "insufficient"
+
+
+@dataclass(frozen=True)
+class RedeemOutcome:
+    """A redemption's result, the balance and stock after it, and the row when it succeeded."""
+
+    result: RedeemResult
+    balance: Decimal
+    stock: int
+    cost: int
+    redemption: Redemption | None = None
+
+
+@dataclass(frozen=True)
+class HistoryLine:
+    """One ledger row with what it came from, for 积分."""
+
+    at: datetime
+    delta: Decimal
+    balance_after: Decimal
+    source_type: str
+    # hours: the hours entry's own source ("task"/"activity"), its id and the hours;
+    # redemption: the goods name, quantity and the shop's unit name.
+    what: str
+    ref_id: int | None
+    amount: Decimal | int | None
+    place: str | None = None
+
+
+# ---------------------------------------------------------------- rules
+
+
+async def effective_rule(*, session: AsyncSession, unit_id: int | None) -> tuple[Decimal, int | None]:
+    """Points per hour at a unit: the nearest rule at or above it, and the unit that set it."""
+    if unit_id is None:
+        return DEFAULT_RATE, None
+    unit = await session.get(OrgUnit, unit_id)
+    if unit is None:
+        return DEFAULT_RATE, None
+    path_ids = [int(p) for p in unit.path.strip("/").split("/") if p] or [unit.id]
+    rules = {r.org_unit_id: r.points_per_hour for r in (await session.execute(
+        select(PointsRule).where(PointsRule.org_unit_id.in_(path_ids)))).scalars()}
+    for uid in reversed(path_ids):
+        if uid in rules:
+            return Decimal(rules[uid]), uid
+    return DEFAULT_RATE, None
+
+
+async def set_rule(*, session: AsyncSession, org_unit_id: int, points_per_hour: Decimal, now: datetime) -> bool:
+    """Set a unit's points per hour (its subtree inherits it); True if it changed anything."""
+    if points_per_hour < 0:
+        raise ValueError("points per hour cannot be negative")
+    rate = Decimal(points_per_hour).quantize(CENT)
+    result = await session.execute(
+        update(PointsRule).where(PointsRule.org_unit_id == org_unit_id)
+        .values(points_per_hour=rate, updated_at=now).execution_options(synchronize_session=False))
+    if getattr(result, "rowcount", 0) == 1:
+        return True
+    try:
+        async with session.begin_nested():
+            session.add(PointsRule(org_unit_id=org_unit_id, points_per_hour=rate, updated_at=now))
+    except IntegrityError:
+        # Another writer created it a moment ago: ours is the later word.
+        await session.execute(
+            update(PointsRule).where(PointsRule.org_unit_id == org_unit_id)
+            .values(points_per_hour=rate, updated_at=now).execution_options(synchronize_session=False))
+    return True
+
+
+# ---------------------------------------------------------------- accounts
+
+
+def normalize_code(raw: str) -> str:
+    """A redemption code as stored: NFKC-folded, upper-case, no spaces."""
+    return unicodedata.normalize("NFKC", raw).replace(" ", "").upper()
+
+
+async def ensure_account(*, session: AsyncSession, person_id: int, now: datetime) -> PointsAccount:
+    """The person's points account, created with a fresh redemption code on first use."""
+    # populate_existing: a balance changed by an UPDATE earlier in this session must not read stale.
+    stmt = (select(PointsAccount).where(PointsAccount.person_id == person_id)
+            .execution_options(populate_existing=True))
+    found = (await session.execute(stmt)).scalar_one_or_none()
+    if found is not None:
+        return found
+    for _ in range(20):
+        account = PointsAccount(person_id=person_id, balance=Decimal(0), created_at=now,
+                                code="".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH)))
+        try:
+            async with session.begin_nested():
+                session.add(account)
+        except IntegrityError:
+            # Either another worker opened this account meanwhile, or the code is taken.
+            found = (await session.execute(stmt)).scalar_one_or_none()
+            if found is not None:
+                return found
+            continue
+        return account
+    raise RuntimeError("could not find a free redemption code")
+
+
+async def account_by_code(*, session: AsyncSession, code: str) -> PointsAccount | None:
+    """The account a redemption code belongs to."""
+    stmt = select(PointsAccount).where(PointsAccount.code == normalize_code(code))
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def balance(*, session: AsyncSession, person_id: int) -> Decimal:
+    """A person's current points (0 without an account)."""
+    stmt = select(PointsAccount.balance).where(PointsAccount.person_id == person_id)
+    return Decimal((await session.execute(stmt)).scalar_one_or_none() or 0)
+
+
+async def _add(session: AsyncSession, person_id: int, delta: Decimal, source_type: str, source_id: int,
+               now: datetime) -> PointsEntry | None:
+    await ensure_account(session=session, person_id=person_id, now=now)
+    try:
+        async with session.begin_nested():
+            new_balance = (await session.execute(
+                update(PointsAccount).where(PointsAccount.person_id == person_id)
+                .values(balance=PointsAccount.balance + delta).returning(PointsAccount.balance)
+                .execution_options(synchronize_session=False))).scalar_one()
+            entry = PointsEntry(person_id=person_id, delta=delta, balance_after=new_balance,
+                                source_type=source_type, source_id=source_id, created_at=now)
+            session.add(entry)
+    except IntegrityError:
+        return None  # this source was already counted; the savepoint undid the balance too
+    return entry
+
+
+async def award_for_hours(*, session: AsyncSession, entry: HoursEntry) -> PointsEntry | None:
+    """Award the points for one credited hours entry, once; None if nothing is due or already done."""
+    unit_id = (await session.execute(select(Person.org_unit_id).where(Person.id == entry.volunteer_id))).scalar()
+    rate, _ = await effective_rule(session=session, unit_id=unit_id)
+    points = (Decimal(entry.hours) * rate).quantize(CENT)
+    if points <= 0:
+        return None
+    return await _add(session, entry.volunteer_id, points, "hours", entry.id, entry.credited_at)
+
+
+# ---------------------------------------------------------------- goods and redemption
+
+
+async def stock_goods(
+    *, session: AsyncSession, org_unit_id: int, name: str, price: int, added: int, now: datetime
+) -> Goods:
+    """Put goods on a shop's shelf (上架): new at `added`, or restocked by `added` at the new price."""
+    if price <= 0 or added < 0:
+        raise ValueError("price must be positive and the stock added not negative")
+    cond = (Goods.org_unit_id == org_unit_id, Goods.name == name)
+    result = await session.execute(
+        update(Goods).where(*cond).values(price=price, stock=Goods.stock + added, active=True, updated_at=now)
+        .execution_options(synchronize_session=False))
+    if getattr(result, "rowcount", 0) == 0:
+        try:
+            async with session.begin_nested():
+                session.add(Goods(org_unit_id=org_unit_id, name=name, price=price, stock=added, active=True,
+                                  updated_at=now))
+        except IntegrityError:
+            await session.execute(
+                update(Goods).where(*cond).values(price=price, stock=Goods.stock + added, active=True,
+                                                   updated_at=now).execution_options(synchronize_session=False))
+    goods = (await session.execute(select(Goods).where(*cond))).scalar_one()
+    await session.refresh(goods)
+    return goods
+
+
+async def shop_goods(*, session: AsyncSession, unit_ids: list[int], name: str | None = None) -> list[Goods]:
+    """Goods on the shelves of these units (all, or those whose name contains `name`)."""
+    stmt = select(Goods).where(Goods.org_unit_id.in_(unit_ids), Goods.active.is_(True))
+    if name:
+        stmt = stmt.where(Goods.name.contains(name, autoescape=True))
+    goods = list((await session.execute(stmt.order_by(Goods.org_unit_id, Goods.id))).scalars())
+    exact = [g for g in goods if g.name == name]
+    return exact or goods
+
+
+async def redeem(
+    *, session: AsyncSession, person_id: int, goods_id: int, quantity: int, shopkeeper_id: int | None,
+    now: datetime,
+) -> RedeemOutcome:
+    """Hand over `quantity` of a good for points (兑换): all of it or nothing."""
+    if quantity < 1:
+        raise ValueError("quantity must be at least 1")
+    await ensure_account(session=session, person_id=person_id, now=now)
+    try:
+        async with session.begin_nested():
+            taken = (await session.execute(
+                update(Goods).where(Goods.id == goods_id, Goods.active.is_(True), Goods.stock >= quantity)
+                .values(stock=Goods.stock - quantity, updated_at=now).returning(Goods.price, Goods.stock)
+                .execution_options(synchronize_session=False))).first()
+            if taken is None:
+                raise _Refused(RedeemResult.out_of_stock, 0)
+            price, stock_left = int(taken[0]), int(taken[1])
+            cost = price * quantity
+            left = (await session.execute(
+                update(PointsAccount).where(PointsAccount.person_id == person_id, PointsAccount.balance >= cost)
+                .values(balance=PointsAccount.balance - cost).returning(PointsAccount.balance)
+                .execution_options(synchronize_session=False))).scalar_one_or_none()
+            if left is None:
+                raise _Refused(RedeemResult.insufficient, cost)  # the savepoint puts the stock back
+            row = Redemption(person_id=person_id, goods_id=goods_id, quantity=quantity, points=cost,
+                             shopkeeper_id=shopkeeper_id, created_at=now)
+            session.add(row)
+            await session.flush()
+            session.add(PointsEntry(person_id=person_id, delta=Decimal(-cost), balance_after=left,
+                                    source_type="redemption", source_id=row.id, created_at=now))
+            await session.flush()
+    except _Refused as refused:
+        goods = await session.get(Goods, goods_id)
+        if goods is not None:
+            await session.refresh(goods)
+        cost = refused.cost or (goods.price * quantity if goods is not None else 0)
+        return RedeemOutcome(refused.result, await balance(session=session, person_id=person_id),
+                             goods.stock if goods is not None else 0, cost)
+    return RedeemOutcome(RedeemResult.done, Decimal(left), stock_left, cost, row)
+
+
+class _Refused(Exception):
+    def __init__(self, result: RedeemResult, cost: int) -> None:
+        super().__init__(result.value)
+        self.result, self.cost = result, cost
+
+
+# ---------------------------------------------------------------- history
+
+
+async def history(*, session: AsyncSession, person_id: int, limit: int = 5) -> list[HistoryLine]:
+    """A person's most recent ledger rows, newest first, with what each came from."""
+    entries = list((await session.execute(
+        select(PointsEntry).where(PointsEntry.person_id == person_id)
+        .order_by(PointsEntry.id.desc()).limit(limit))).scalars())
+    hours_ids = [e.source_id for e in entries if e.source_type == "hours"]
+    red_ids = [e.source_id for e in entries if e.source_type == "redemption"]
+    hours = {h.id: h for h in (await session.execute(
+        select(HoursEntry).where(HoursEntry.id.in_(hours_ids)))).scalars()} if hours_ids else {}
+    reds = {r.id: (r, g, u) for r, g, u in (await session.execute(
+        select(Redemption, Goods, OrgUnit).join(Goods, Goods.id == Redemption.goods_id)
+        .join(OrgUnit, OrgUnit.id == Goods.org_unit_id).where(Redemption.id.in_(red_ids)))).all()} if red_ids else {}
+    lines = []
+    for e in entries:
+        if e.source_type == "hours" and e.source_id in hours:
+            h = hours[e.source_id]
+            lines.append(HistoryLine(e.created_at, e.delta, e.balance_after, e.source_type, h.source_type,
+                                     h.source_id, h.hours))
+        elif e.source_type == "redemption" and e.source_id in reds:
+            r, g, u = reds[e.source_id]
+            lines.append(HistoryLine(e.created_at, e.delta, e.balance_after, e.source_type, g.name, r.id,
+                                     r.quantity, u.name))
+        else:
+            lines.append(HistoryLine(e.created_at, e.delta, e.balance_after, e.source_type, e.source_type,
+                                     e.source_id, None))
+    return lines

@@ -1,0 +1,1 @@
+"""Tasks and the hours they earn: each transition one conditional database operation."""

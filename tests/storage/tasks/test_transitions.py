@@ -1,0 +1,113 @@
+"""Task transitions are atomic: racing callers cannot both win, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from storage.models import HoursEntry, Person, Task, TaskAssignment, Team, OrgUnit
+from storage.tasks.transitions import (
+    AcceptResult,
+    accept_task,
+    cancel_task,
+    close_task,
+    complete_task,
+    create_task,
+    offer_task,
+    release_task,
+)
+
+
+async def _setup(sessions, clock, volunteers: int, needed: int) -> tuple[int, list[int], int]:
+    async with sessions() as s:
+        unit = OrgUnit(code="S", name="站", level="station", path="")
+        s.add(unit)
+        await s.flush()
+        unit.path = f"/{unit.id}/"
+        team = Team(code="T", name="队", org_unit_id=unit.id, categories="|其他|", invite_code="T1")
+        resident = Person(name="居民", created_at=clock.now())
+        people = [Person(name=f"v{i}", created_at=clock.now()) for i in range(volunteers)]
+        s.add_all([team, resident, *people])
+        await s.flush()
+        task = await create_task(session=s, resident_id=resident.id, created_by_id=resident.id, org_unit_id=unit.id,
+                                 category="其他", description="帮忙", now=clock.now(), volunteers_needed=needed)
+        assert await offer_task(session=s, task_id=task.id, team_ids=[team.id], level="station",
+                                now=clock.now(), window=None)
+        await s.commit()
+        return task.id, [p.id for p in people], team.id
+
+
+async def test_fifty_simultaneous_accepts_two_places_exactly_two_win(sessions, clock) -> None:
+    task_id, people, team_id = await _setup(sessions, clock, volunteers=50, needed=2)
+
+    async def accept(vid: int) -> AcceptResult:
+        async with sessions() as s:
+            result = await accept_task(session=s, task_id=task_id, volunteer_id=vid, team_id=team_id, now=clock.now())
+            await s.commit()
+            return result
+
+    results = await asyncio.gather(*(accept(v) for v in people))
+    counts = Counter(results)
+    assert counts[AcceptResult.won] == 2
+    assert counts[AcceptResult.taken] == 48
+    async with sessions() as s:
+        task = await s.get(Task, task_id)
+        assert task.status == "accepted" and task.accepted_count == 2
+        active = (await s.execute(select(func.count()).where(TaskAssignment.active.is_(True)))).scalar_one()
+        assert active == 2
+
+
+async def test_same_volunteer_pressing_twice_at_once_counts_once(sessions, clock) -> None:
+    task_id, people, team_id = await _setup(sessions, clock, volunteers=1, needed=2)
+
+    async def accept() -> AcceptResult:
+        async with sessions() as s:
+            r = await accept_task(session=s, task_id=task_id, volunteer_id=people[0], team_id=team_id, now=clock.now())
+            await s.commit()
+            return r
+
+    results = await asyncio.gather(*(accept() for _ in range(10)))
+    assert Counter(results)[AcceptResult.won] == 1
+    async with sessions() as s:
+        task = await s.get(Task, task_id)
+        assert task.accepted_count == 1 and task.status == "dispatched"
+
+
+async def test_release_complete_close_are_conditional(sessions, clock) -> None:
+    task_id, people, team_id = await _setup(sessions, clock, volunteers=2, needed=1)
+    a, b = people
+    async with sessions() as s:
+        assert await accept_task(session=s, task_id=task_id, volunteer_id=a, team_id=team_id, now=clock.now()) is AcceptResult.won
+        assert not await release_task(session=s, task_id=task_id, volunteer_id=b, now=clock.now())
+        assert await release_task(session=s, task_id=task_id, volunteer_id=a, now=clock.now())
+        assert not await release_task(session=s, task_id=task_id, volunteer_id=a, now=clock.now())
+        assert await accept_task(session=s, task_id=task_id, volunteer_id=b, team_id=team_id, now=clock.now()) is AcceptResult.won
+        assert not await complete_task(session=s, task_id=task_id, volunteer_id=a, hours=Decimal(1), now=clock.now())
+        assert await complete_task(session=s, task_id=task_id, volunteer_id=b, hours=Decimal("1.5"), now=clock.now())
+        assert not await cancel_task(session=s, task_id=task_id, now=clock.now(), by_admin=True)
+        assert await close_task(session=s, task_id=task_id, now=clock.now(), rating=5)
+        assert not await close_task(session=s, task_id=task_id, now=clock.now(), rating=4)
+        await s.commit()
+        rows = (await s.execute(select(HoursEntry))).scalars().all()
+        assert [(r.volunteer_id, r.hours) for r in rows] == [(b, Decimal("1.5"))]
+
+
+async def test_concurrent_confirmations_credit_hours_once(sessions, clock) -> None:
+    task_id, people, team_id = await _setup(sessions, clock, volunteers=1, needed=1)
+    async with sessions() as s:
+        await accept_task(session=s, task_id=task_id, volunteer_id=people[0], team_id=team_id, now=clock.now())
+        await complete_task(session=s, task_id=task_id, volunteer_id=people[0], hours=Decimal(2), now=clock.now())
+        await s.commit()
+
+    async def confirm() -> bool:
+        async with sessions() as s:
+            ok = await close_task(session=s, task_id=task_id, now=clock.now())
+            await s.commit()
+            return ok
+
+    assert sum(await asyncio.gather(*(confirm() for _ in range(10)))) == 1
+    async with sessions() as s:
+        assert (await s.execute(select(func.sum(HoursEntry.hours)))).scalar_one() == 2
