@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +16,6 @@ from storage.clock import Clock, SystemClock
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade
 from storage.models import OrgUnit
-from storage.messaging.state import RedisStateStore, SqlStateStore, StateStore
 
 
 @dataclass
@@ -43,13 +41,6 @@ async def migrate(settings: Settings) -> None:
     await asyncio.to_thread(upgrade, settings.database_url)
 
 
-def _state_factory(redis: Any) -> Callable[[AsyncSession, Clock], StateStore]:
-    if redis is None:
-        return SqlStateStore
-    store = RedisStateStore(redis)
-    return lambda _session, _clock: store
-
-
 async def build_runtime(settings: Settings, clock: Clock | None = None) -> Runtime:
     """Connect to the database (and Redis, when configured) and assemble the engine."""
     db = create_engine(settings.database_url)
@@ -62,7 +53,7 @@ async def build_runtime(settings: Settings, clock: Clock | None = None) -> Runti
     clock = clock or SystemClock()
     engine = Engine(
         sessions=sessions, clock=clock, dispatcher=build_dispatcher(), tz=settings.tz,
-        state_factory=_state_factory(redis), public_url=settings.public_base_url,
+        public_url=settings.public_base_url,
     )
     return Runtime(settings=settings, db=db, sessions=sessions, clock=clock, engine=engine, redis=redis)
 

@@ -18,7 +18,6 @@ class Settings(BaseSettings):
     database_url: str = f"sqlite+aiosqlite:///{Path.cwd() / 'xinfeng.db'}"
     redis_url: str | None = None
     timezone: str = "Asia/Shanghai"
-    language: str = "zh_CN"
     log_level: str = "WARNING"
     # The bot's HTTP server (webhooks, dashboard).
     http_host: str = "127.0.0.1"

@@ -6,11 +6,11 @@ Order matters only for the free-text fallback (task intake) — commands are mat
 from __future__ import annotations
 
 from handlers.activities import activities, attendance, broadcast, moral_day, projects
+from handlers.core.router import Dispatcher
 from handlers.datamap import dashboard_link, exports, stats
-from handlers.people import contact, groups, help, registration, welcome
+from handlers.people import contact, groups, help, me, registration, welcome
 from handlers.programmes import pairing, points, wishes
 from handlers.tasks import dispatch, intake, lifecycle
-from handlers.core.router import Dispatcher
 
 
 def build_dispatcher() -> Dispatcher:
@@ -20,6 +20,7 @@ def build_dispatcher() -> Dispatcher:
         welcome.router,
         registration.router,
         lifecycle.router,
+        me.router,
         dispatch.router,
         stats.router,
         exports.router,

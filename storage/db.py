@@ -14,6 +14,10 @@ from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 
 from storage.models import metadata
 
+# The types the layers above hold and pass back in: only `storage/` runs SQL with a session.
+Session = AsyncSession
+Sessions = async_sessionmaker[AsyncSession]
+
 
 def is_sqlite(url: str) -> bool:
     """Tell whether a database URL points at SQLite."""
@@ -61,3 +65,10 @@ async def create_all(engine: AsyncEngine) -> None:
     """Create every table directly (tests); deployments use `xinfeng db upgrade`."""
     async with engine.begin() as conn:
         await conn.run_sync(metadata.create_all)
+
+
+async def load(session: AsyncSession, model: type[Any], row_id: int | None) -> Any:
+    """One row by primary key (from the session's identity map when already loaded), or None."""
+    if row_id is None:
+        return None
+    return await session.get(model, row_id)

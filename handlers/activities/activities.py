@@ -12,8 +12,15 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from handlers.language.activity_parser import ParsedActivity, parse_activity
-from handlers.activities.texts import aref, as_request, capacity_text, code_text, load_activity, run_on, when_text
+from handlers.activities.texts import (
+    aref,
+    as_request,
+    capacity_text,
+    code_text,
+    load_activity,
+    run_on,
+    when_text,
+)
 from handlers.core.context import Context
 from handlers.core.leadership import (
     ask_which_team,
@@ -27,6 +34,7 @@ from handlers.core.messages import Button
 from handlers.core.permissions import member_team_ids
 from handlers.core.router import Router
 from handlers.core.texts import CANCEL_WORDS, CONFIRM_WORDS
+from handlers.language.activity_parser import ParsedActivity, parse_activity
 from handlers.language.textnorm import parse_ref
 from storage.activities.activities import (
     CancelResult,
@@ -34,15 +42,15 @@ from storage.activities.activities import (
     cancel_signup,
     create_activity,
     place_counts,
-    signup_of,
     sign_up,
+    signup_of,
     upcoming_for_teams,
     waitlist_position,
 )
-from storage.models.activities import Activity, Project
 from storage.activities.attendance import parse_location
-from storage.models import OrgUnit, Person, Team
 from storage.activities.projects import find_project_for_unit
+from storage.models import OrgUnit, Person, Team
+from storage.models.activities import Activity, Project
 
 router = Router("activities")
 

@@ -18,9 +18,15 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.activities.texts import aref, clock_text, code_text, load_activity, when_text
+from handlers.activities.texts import (
+    aref,
+    clock_text,
+    code_text,
+    load_activity,
+    when_text,
+)
 from handlers.core.context import Context
-from handlers.core.leadership import captains_of, may_lead
+from handlers.core.leadership import may_lead
 from handlers.core.messages import Button
 from handlers.core.notify import Notifier
 from handlers.core.router import Router
@@ -28,7 +34,6 @@ from handlers.core.texts import hours_text, usage
 from handlers.language.textnorm import parse_hours
 from storage import audit
 from storage.activities.activities import roster
-from storage.models.activities import Activity, ActivitySignup
 from storage.activities.attendance import (
     CheckResult,
     check_in,
@@ -40,6 +45,8 @@ from storage.activities.attendance import (
     verify_hours,
 )
 from storage.models import Person, Team
+from storage.models.activities import Activity, ActivitySignup
+from storage.people.network import captains_of
 
 router = Router("attendance")
 

@@ -15,7 +15,13 @@ from sqlalchemy import func, select
 
 from handlers.activities.texts import as_request, run_on
 from handlers.core.context import Context
-from handlers.core.leadership import ask_which_team, chosen_team, is_leader_anywhere, may_lead, teams_to_act_for
+from handlers.core.leadership import (
+    ask_which_team,
+    chosen_team,
+    is_leader_anywhere,
+    may_lead,
+    teams_to_act_for,
+)
 from handlers.core.permissions import captain_team_ids
 from handlers.core.router import Router
 from handlers.core.texts import as_typed, usage

@@ -17,13 +17,19 @@ from sqlalchemy import select
 
 from handlers.core.context import Context
 from handlers.core.permissions import admin_units
-from handlers.people.registration import village_core
+from handlers.core.places import village_core
 from handlers.core.router import Router
-from handlers.language.rule_parser import parse_rule
 from handlers.core.texts import usage
+from handlers.language.rule_parser import parse_rule
 from storage.models import OrgUnit
 from storage.scheduling.recurrence import WEEKDAY_ZH, Recurrence
-from storage.scheduling.rules import MORAL_DAY, clear_rule, effective_rule, recurrence_of, set_rule
+from storage.scheduling.rules import (
+    MORAL_DAY,
+    clear_rule,
+    effective_rule,
+    recurrence_of,
+    set_rule,
+)
 
 router = Router("moral_day")
 

@@ -15,8 +15,12 @@ from handlers.core.router import Router
 from handlers.core.texts import usage
 from handlers.language.textnorm import parse_number
 from storage.activities.activities import record_beneficiaries
+from storage.activities.projects import (
+    create_project,
+    project_figures,
+    projects_for_unit,
+)
 from storage.models import OrgUnit, Team
-from storage.activities.projects import create_project, project_figures, projects_for_unit
 
 router = Router("projects")
 

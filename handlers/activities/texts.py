@@ -61,7 +61,9 @@ def run_on(ctx: Context, command: str) -> bool:
 
 async def as_request(ctx: Context) -> None:
     """Hand the whole message to the order intake, as if no command had matched."""
-    from handlers.tasks.intake import free_text  # the intake owns free text; imported late, as registration does
+    from handlers.tasks.intake import (
+        free_text,  # the intake owns free text; imported late, as registration does
+    )
 
     await free_text(ctx, normalize(ctx.message.text))
 

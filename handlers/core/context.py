@@ -10,14 +10,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
+from handlers.core.act import Act
 from handlers.core.messages import Button, InboundMessage
 from handlers.core.notify import Notifier
-from storage import audit
 from storage.clock import Clock
+from storage.db import Session
+from storage.messaging.outbox import enqueue_reply
+from storage.messaging.state import SqlStateStore, state_key
 from storage.models import OrgUnit, OutboxMessage, Person, RoleGrant
-from storage.messaging.state import StateStore, state_key
+from storage.people.network import get_unit
 
 
 @dataclass
@@ -27,9 +28,9 @@ class Context:
     message: InboundMessage
     person: Person
     roles: list[RoleGrant]
-    session: AsyncSession
+    session: Session
     clock: Clock
-    state: StateStore
+    state: SqlStateStore
     tz: tzinfo
     sent: list[OutboxMessage] = field(default_factory=list)
     # Where the bot's web pages are reached (the dashboard's login links), e.g. https://xinfeng.example.org.
@@ -52,19 +53,11 @@ class Context:
         return self.message.chat_type == "group"
 
     def reply(self, text: str, buttons: list[Button] | None = None, ref: str | None = None) -> OutboxMessage:
-        """Answer in the chat the message came from (the row may be amended before commit)."""
-        row = OutboxMessage(
-            person_id=None if self.in_group else self.person.id,
-            platform=self.message.platform,
-            address=self.message.chat_id,
-            recipient_label=self._chat_label(),
-            text=text,
-            buttons=[b.to_dict() for b in buttons or []],
-            kind="reply",
-            ref=ref,
-            created_at=self.now,
-        )
-        self.session.add(row)
+        """Answer in the chat the message came from."""
+        row = enqueue_reply(self.session, person_id=None if self.in_group else self.person.id,
+                            platform=self.message.platform, address=self.message.chat_id,
+                            label=self._chat_label(), text=text, buttons=[b.to_dict() for b in buttons or []],
+                            ref=ref, now=self.now)
         self.sent.append(row)
         return row
 
@@ -72,6 +65,11 @@ class Context:
         if self.in_group:
             return f"群:{self.message.chat_id}"
         return self.person.name
+
+    @property
+    def act(self) -> Act:
+        """This message's transaction as a domain action's handle, with this person acting."""
+        return Act(session=self.session, now=self.now, tz=self.tz, actor=self.person, sent=self.sent)
 
     @property
     def notifier(self) -> Notifier:
@@ -93,16 +91,7 @@ class Context:
         **detail: Any,
     ) -> None:
         """Record what this person did, or was refused, in the same transaction."""
-        audit.record(
-            self.session,
-            at=self.now,
-            actor_id=self.person.id,
-            action=action,
-            target_type=target_type,
-            target_id=target_id,
-            outcome=outcome,
-            **detail,
-        )
+        self.act.audit(action, target_type, target_id, outcome, **detail)
 
     def refuse(self, text: str, action: str, target_type: str | None = None, target_id: int | None = None) -> None:
         """Politely refuse and write the refusal to the audit log."""
@@ -113,11 +102,8 @@ class Context:
         """The person's village station (or roster unit)."""
         if self.person.org_unit_id is None:
             return None
-        return await self.session.get(OrgUnit, self.person.org_unit_id)
+        return await get_unit(self.session, self.person.org_unit_id)
 
     def local(self, at: datetime | None) -> str:
         """Format an instant in the region's time zone, the way villagers write it."""
-        if at is None:
-            return "未定"
-        loc = at.astimezone(self.tz)
-        return f"{loc.month}月{loc.day}日 {loc.hour:02d}:{loc.minute:02d}"
+        return self.act.local(at)

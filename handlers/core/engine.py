@@ -9,21 +9,19 @@ apology, never a stack trace.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import tzinfo
-
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.core.context import Context
 from handlers.core.messages import InboundMessage
 from handlers.core.router import Dispatcher
 from handlers.language.textnorm import normalize
 from storage.clock import Clock
+from storage.db import Session, Sessions
 from storage.messaging.inbox import claim_inbound, store_inbound
+from storage.messaging.state import SqlStateStore
 from storage.models import OutboxMessage
 from storage.people.identities import resolve_identity, roles_of
-from storage.messaging.state import SqlStateStore, StateStore
 
 log = logging.getLogger(__name__)
 
@@ -34,11 +32,10 @@ SORRY = "抱歉，系统刚才出了点问题，您的消息没有处理成功�
 class Engine:
     """Everything handling a message needs, assembled once by the composition root."""
 
-    sessions: async_sessionmaker[AsyncSession]
+    sessions: Sessions
     clock: Clock
     dispatcher: Dispatcher
     tz: tzinfo
-    state_factory: Callable[[AsyncSession, Clock], StateStore] = SqlStateStore
     public_url: str = ""
 
     async def handle(self, msg: InboundMessage) -> list[OutboxMessage] | None:
@@ -83,7 +80,7 @@ class Engine:
                 await session.commit()
                 return ctx.sent
 
-    async def _context(self, session: AsyncSession, msg: InboundMessage) -> Context:
+    async def _context(self, session: Session, msg: InboundMessage) -> Context:
         now = self.clock.now()
         person = await resolve_identity(
             session, platform=msg.platform, external_id=msg.user_id, now=now, display_name=msg.user_name
@@ -94,7 +91,9 @@ class Engine:
             roles=await roles_of(session, person.id),
             session=session,
             clock=self.clock,
-            state=self.state_factory(session, self.clock),
+            # Conversation state lives in the database, in this transaction: a handler that fails
+            # rolls its draft back with everything else, and every worker sees the same state.
+            state=SqlStateStore(session, self.clock),
             tz=self.tz,
             public_url=self.public_url,
         )

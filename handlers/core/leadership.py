@@ -10,13 +10,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from handlers.core.context import Context
 from handlers.core.messages import Button
 from handlers.core.permissions import admin_over, admin_units, captain_team_ids
-from storage.models import OrgUnit, Person, RoleGrant, Team
+from storage.db import load
+from storage.models import Team
+from storage.people.network import get_unit, teams_at_units, teams_by_ids, teams_named
 
 CHOICE_TTL = timedelta(hours=1)
 
@@ -25,20 +24,16 @@ async def may_lead(ctx: Context, team: Team) -> bool:
     """Whether the person captains the team or administers a unit above it."""
     if team.id in captain_team_ids(ctx):
         return True
-    unit = await ctx.session.get(OrgUnit, team.org_unit_id)
+    unit = await get_unit(ctx.session, team.org_unit_id)
     return unit is not None and await admin_over(ctx, unit) is not None
 
 
 async def led_teams(ctx: Context) -> list[Team]:
     """Teams the person would mean by default: those they captain, then those at their admin units."""
     ids = sorted(captain_team_ids(ctx))
-    teams = list((await ctx.session.execute(select(Team).where(Team.id.in_(ids)).order_by(Team.id))).scalars()) if ids else []
-    units = [u.id for u in await admin_units(ctx)]
-    if units:
-        at_units = (await ctx.session.execute(
-            select(Team).where(Team.org_unit_id.in_(units)).order_by(Team.id))).scalars().all()
-        teams += [t for t in at_units if t.id not in ids]
-    return teams
+    teams = await teams_by_ids(ctx.session, ids)
+    at_units = await teams_at_units(ctx.session, [u.id for u in await admin_units(ctx)])
+    return teams + [t for t in at_units if t.id not in ids]
 
 
 async def is_leader_anywhere(ctx: Context) -> bool:
@@ -49,9 +44,7 @@ async def is_leader_anywhere(ctx: Context) -> bool:
 async def find_led_team(ctx: Context, query: str) -> tuple[Team | None, str | None, bool]:
     """A team named (or coded) `query` that the person may lead; else None, why, and whether refused."""
     q = query.strip()
-    rows = (await ctx.session.execute(
-        select(Team).where((Team.code == q) | Team.name.contains(q, autoescape=True)).order_by(Team.id)
-    )).scalars().all()
+    rows = await teams_named(ctx.session, q)
     exact = [t for t in rows if t.name == q or t.code == q]
     candidates = exact or list(rows)
     mine = [t for t in candidates if await may_lead(ctx, t)]
@@ -96,17 +89,10 @@ async def chosen_team(ctx: Context, text: str, state: dict[str, Any]) -> Team | 
     ids: list[int] = list(state.get("team_ids", []))
     word = text.strip()
     if word.isdigit() and 1 <= int(word) <= len(ids):
-        return await ctx.session.get(Team, ids[int(word) - 1])
+        return await load(ctx.session, Team, ids[int(word) - 1])
     for team_id in ids:
-        team = await ctx.session.get(Team, team_id)
+        team = await load(ctx.session, Team, team_id)
         if team is not None and word and (word == team.name or word == team.code):
             return team
     return None
 
-
-async def captains_of(session: AsyncSession, team_id: int) -> list[Person]:
-    """The team's captains."""
-    return list((await session.execute(
-        select(Person).join(RoleGrant, RoleGrant.person_id == Person.id)
-        .where(RoleGrant.role == "captain", RoleGrant.team_id == team_id).order_by(Person.id)
-    )).scalars().all())

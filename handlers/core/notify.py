@@ -1,7 +1,8 @@
-"""Telling people things outside a reply: a team, its group, a unit's admins.
+"""Telling people things outside a reply: a person, a team, its group, a unit's admins.
 
-Used by handlers and by scheduled jobs alike; everything goes to the outbox in the caller's
-transaction.
+Used by domain actions, command handlers and scheduled jobs alike; everything goes to the
+outbox in the caller's transaction, so a notification is owed exactly when the change that
+caused it commits.
 """
 
 from __future__ import annotations
@@ -10,12 +11,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from handlers.core.messages import Button
-from storage.models import OrgUnit, OutboxMessage, Person, RoleGrant, Team, TeamGroup, TeamMember
-from storage.messaging.outbox import enqueue_to_group, enqueue_to_person, group_destinations
+from storage.db import Session
+from storage.messaging.outbox import (
+    enqueue_edit,
+    enqueue_to_group,
+    enqueue_to_person,
+    group_destinations,
+    opted_in_members,
+    team_groups,
+)
+from storage.models import OrgUnit, OutboxMessage, Person, Team
+from storage.people.network import admins_at
 
 
 def _buttons(buttons: Iterable[Button] | None) -> list[dict[str, str]]:
@@ -26,7 +33,7 @@ def _buttons(buttons: Iterable[Button] | None) -> list[dict[str, str]]:
 class Notifier:
     """Writes notifications to the outbox of one session at one instant."""
 
-    session: AsyncSession
+    session: Session
     now: datetime
     sent: list[OutboxMessage] = field(default_factory=list)
 
@@ -49,30 +56,12 @@ class Notifier:
     ) -> int:
         """The team's bound groups first (one message reaches everyone), then opted-in members."""
         count = 0
-        groups = (await self.session.execute(select(TeamGroup).where(TeamGroup.team_id == team.id))).scalars()
-        for group in groups.all():
-            self.sent.append(
-                enqueue_to_group(
-                    self.session,
-                    group=group,
-                    label=group.title or team.name,
-                    text=text,
-                    now=self.now,
-                    buttons=_buttons(buttons),
-                    ref=ref,
-                )
-            )
+        for group in await team_groups(self.session, team.id):
+            self.sent.append(enqueue_to_group(self.session, group=group, label=group.title or team.name, text=text,
+                                              now=self.now, buttons=_buttons(buttons), ref=ref))
             count += 1
-        members = (
-            await self.session.execute(
-                select(Person)
-                .join(TeamMember, TeamMember.person_id == Person.id)
-                .where(TeamMember.team_id == team.id, Person.dm_opt_in.is_(True))
-                .order_by(Person.id)
-            )
-        ).scalars()
         skip = exclude_person_ids or set()
-        for member in members.all():
+        for member in await opted_in_members(self.session, team.id):
             if member.id not in skip:
                 await self.person(member, text, buttons, ref)
                 count += 1
@@ -84,28 +73,15 @@ class Notifier:
         Each becomes an outbox row of kind "edit" to the same chat, delivered after the original
         in that chat's order; a channel that cannot edit posts it as an update instead.
         """
-        count = 0
-        for team_id, platform, address, label in await group_destinations(self.session, ref=ref):
-            row = OutboxMessage(team_id=team_id, platform=platform, address=address, recipient_label=label,
-                                text=text, buttons=_buttons(buttons), kind="edit", ref=ref, created_at=self.now)
-            self.session.add(row)
-            self.sent.append(row)
-            count += 1
-        return count
+        destinations = await group_destinations(self.session, ref=ref)
+        for destination in destinations:
+            self.sent.append(enqueue_edit(self.session, destination=destination, text=text, now=self.now,
+                                          buttons=_buttons(buttons), ref=ref))
+        return len(destinations)
 
     async def admins(self, unit: OrgUnit, text: str, ref: str | None = None) -> int:
         """The admins granted exactly at this unit."""
-        admins = (
-            await self.session.execute(
-                select(Person)
-                .join(RoleGrant, RoleGrant.person_id == Person.id)
-                .where(RoleGrant.role == "admin", RoleGrant.org_unit_id == unit.id)
-                .order_by(Person.id)
-                .distinct()
-            )
-        ).scalars()
-        count = 0
-        for admin in admins.all():
+        admins = await admins_at(self.session, unit.id)
+        for admin in admins:
             await self.person(admin, text, ref=ref)
-            count += 1
-        return count
+        return len(admins)

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from handlers.core.context import Context
-from storage.models import OrgUnit, Task, TaskAssignment, TeamMember
+from storage.models import OrgUnit, Task
+from storage.people.network import get_unit, team_ids_of, units_by_ids
+from storage.tasks.transitions import is_assigned as assigned
 
 
 async def _granted_units(ctx: Context, role: str) -> list[OrgUnit]:
-    units = []
-    for grant in ctx.roles:
-        if grant.role == role and grant.org_unit_id is not None:
-            unit = await ctx.session.get(OrgUnit, grant.org_unit_id)
-            if unit is not None:
-                units.append(unit)
-    return units
+    return await units_by_ids(ctx.session, [g.org_unit_id for g in ctx.roles
+                                            if g.role == role and g.org_unit_id is not None])
 
 
 async def admin_units(ctx: Context) -> list[OrgUnit]:
@@ -51,20 +46,12 @@ def has_role(ctx: Context, role: str) -> bool:
 
 async def member_team_ids(ctx: Context) -> set[int]:
     """Teams the person belongs to (captains count as members of their teams)."""
-    rows = await ctx.session.execute(select(TeamMember.team_id).where(TeamMember.person_id == ctx.person.id))
-    return set(rows.scalars()) | captain_team_ids(ctx)
+    return await team_ids_of(ctx.session, ctx.person.id) | captain_team_ids(ctx)
 
 
 async def is_assigned(ctx: Context, task: Task) -> bool:
     """Whether the person is an active assignee of the task."""
-    row = await ctx.session.execute(
-        select(TaskAssignment.id).where(
-            TaskAssignment.task_id == task.id,
-            TaskAssignment.volunteer_id == ctx.person.id,
-            TaskAssignment.active.is_(True),
-        )
-    )
-    return row.first() is not None
+    return await assigned(session=ctx.session, task_id=task.id, volunteer_id=ctx.person.id)
 
 
 async def may_see_contact(ctx: Context, task: Task) -> bool:
@@ -73,7 +60,7 @@ async def may_see_contact(ctx: Context, task: Task) -> bool:
         return True
     if await is_assigned(ctx, task):
         return True
-    unit = await ctx.session.get(OrgUnit, task.org_unit_id)
+    unit = await get_unit(ctx.session, task.org_unit_id)
     if unit is None:
         return False
     return await admin_over(ctx, unit) is not None or await secretary_over(ctx, unit) is not None

@@ -6,11 +6,10 @@ asker's admin scopes wins. A match outside every scope is refused politely and a
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from handlers.core.context import Context
 from handlers.core.permissions import admin_units
 from storage.models import OrgUnit
+from storage.people.network import units_named
 
 
 def _depth(unit: OrgUnit) -> int:
@@ -26,10 +25,7 @@ async def region_in_scope(ctx: Context, name: str, action: str) -> OrgUnit | Non
     name = name.strip()
     if not name:
         return scopes[0]
-    found = (await ctx.session.execute(
-        select(OrgUnit).where((OrgUnit.code == name) | OrgUnit.name.contains(name, autoescape=True))
-    )).scalars().all()
-    found = sorted(found, key=lambda u: (u.code != name, _depth(u), u.code))
+    found = sorted(await units_named(ctx.session, name), key=lambda u: (u.code != name, _depth(u), u.code))
     inside = [u for u in found if any(u.path.startswith(sc.path) for sc in scopes)]
     if inside:
         return inside[0]

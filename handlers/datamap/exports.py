@@ -12,14 +12,14 @@ import re
 from datetime import date, timedelta
 
 from handlers.core.context import Context
-from handlers.datamap.files import MIME, build_file
 from handlers.core.permissions import admin_units
 from handlers.core.router import Router
 from handlers.core.scope import region_in_scope
 from handlers.core.texts import usage
-from storage.messaging.attachments import attach
+from handlers.datamap.files import MIME, build_file
 from storage.datamap.exports import HEADERS, PhoneRule, export_rows
 from storage.datamap.figures import local_today
+from storage.messaging.attachments import attach
 
 router = Router("exports")
 

@@ -13,14 +13,14 @@ import logging
 
 from sqlalchemy import func, select
 
-from handlers.datamap.charts import ChartUnavailable, render_chart
 from handlers.core.context import Context
 from handlers.core.permissions import admin_units, captain_team_ids
 from handlers.core.router import Router
 from handlers.core.scope import region_in_scope
 from handlers.core.texts import STATUS_ZH, hours_text
-from storage.messaging.attachments import attach
+from handlers.datamap.charts import ChartUnavailable, render_chart
 from storage.datamap.figures import Figures, children_figures, figures, local_today
+from storage.messaging.attachments import attach
 from storage.models import LEVEL_ZH, HoursEntry, Task, TaskAssignment, Team, TeamMember
 
 log = logging.getLogger(__name__)

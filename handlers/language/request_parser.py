@@ -21,7 +21,13 @@ from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from handlers.language.lexicon import (
-    GENERIC_PLACES, LEXICON, NEGATIONS, OTHER, PLACE_SUFFIXES, REGION_SUFFIXES, URGENT_WORDS,
+    GENERIC_PLACES,
+    LEXICON,
+    NEGATIONS,
+    OTHER,
+    PLACE_SUFFIXES,
+    REGION_SUFFIXES,
+    URGENT_WORDS,
 )
 from handlers.language.textnorm import normalize
 

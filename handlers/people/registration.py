@@ -6,49 +6,17 @@ gets suggestions rather than a flat "not found".
 
 from __future__ import annotations
 
-import difflib
-import re
 from sqlalchemy import func, select
 
 from handlers.core.context import Context
 from handlers.core.messages import Button
+from handlers.core.places import find_villages
 from handlers.core.router import Router
 from handlers.core.texts import usage
-from storage.models import ChannelIdentity, OrgUnit, Person, RoleGrant, Team, TeamMember
+from storage.models import ChannelIdentity, Person, RoleGrant, Team, TeamMember
 from storage.people.identities import link_identity
 
 router = Router("registration")
-
-VILLAGE_LEVELS = ("station", "point")
-_SUFFIXES = re.compile(r"(新时代)?(文明实践)?(站|点|中心|所)$")
-
-
-def village_core(name: str) -> str:
-    """A unit's name without the "新时代文明实践站" tail, as villagers say it."""
-    return _SUFFIXES.sub("", name).strip() or name
-
-
-async def find_villages(ctx: Context, query: str) -> tuple[list[OrgUnit], list[OrgUnit]]:
-    """Exact-ish matches, and near misses to suggest."""
-    units = (await ctx.session.execute(
-        select(OrgUnit).where(OrgUnit.level.in_(VILLAGE_LEVELS)).order_by(OrgUnit.id)
-    )).scalars().all()
-    q = query.strip()
-    exact = [u for u in units if u.code == q or u.name == q]
-    if exact:
-        return exact, []
-    q_core = village_core(q).removesuffix("村").removesuffix("社区") or q
-    hits = [u for u in units if q in u.name or q_core in village_core(u.name)]
-    # A village is a station; its points (农家书屋, 道德讲堂) share its name but nobody lives there.
-    stations = [u for u in hits if u.level == "station"]
-    if stations:
-        return stations, []
-    if hits:
-        return hits, []
-    cores = {village_core(u.name): u for u in units}
-    close = difflib.get_close_matches(village_core(q), list(cores), n=3, cutoff=0.5)
-    return [], [cores[c] for c in close]
-
 
 @router.command("注册", "/register")
 async def register(ctx: Context, args: str) -> None:
@@ -56,7 +24,7 @@ async def register(ctx: Context, args: str) -> None:
     if not args:
         ctx.reply(usage("注册 村名", "注册 杨家村"))
         return
-    hits, near = await find_villages(ctx, args)
+    hits, near = await find_villages(ctx.session, args)
     if not hits:
         if near:
             ctx.reply("没有找到「%s」。您是说：" % args, [Button(u.name, f"注册 {u.code}") for u in near])

@@ -12,9 +12,10 @@ from datetime import timedelta
 from typing import Any
 
 from handlers.core.context import Context
-from handlers.people.help import help_text
-from handlers.people.registration import find_villages, join_team, register
+from handlers.core.places import find_villages
 from handlers.core.router import Router
+from handlers.people.help import help_text
+from handlers.people.registration import join_team, register
 
 router = Router("welcome")
 
@@ -45,7 +46,7 @@ async def village_answer(ctx: Context, text: str, state: dict[str, Any]) -> bool
     name = text.strip()
     if not name or len(name) > MAX_VILLAGE_ANSWER:
         return False
-    hits, _ = await find_villages(ctx, name)
+    hits, _ = await find_villages(ctx.session, name)
     if not hits:
         return False
     await ctx.state.clear(ctx.state_key)

@@ -13,13 +13,19 @@ import re
 
 from handlers.core.context import Context
 from handlers.core.permissions import admin_units
-from handlers.people.registration import village_core
+from handlers.core.places import village_core
 from handlers.core.router import Router
 from handlers.core.texts import as_typed, usage
 from handlers.language.textnorm import parse_number
 from storage.models import OrgUnit
 from storage.models.pairings import Pairing
-from storage.programmes.pairings import log_visit, month_bounds, monthly_counts, pairings_of, pairings_under
+from storage.programmes.pairings import (
+    log_visit,
+    month_bounds,
+    monthly_counts,
+    pairings_of,
+    pairings_under,
+)
 
 router = Router("pairing")
 

@@ -15,11 +15,12 @@ from sqlalchemy import select
 
 from handlers.core.context import Context
 from handlers.core.permissions import admin_units
-from handlers.people.registration import village_core
+from handlers.core.places import village_core
 from handlers.core.router import Router
 from handlers.core.texts import hours_text, usage
 from handlers.language.textnorm import parse_number
 from storage.models import OrgUnit, Person
+from storage.models.points import Goods
 from storage.people.network import ancestors, in_subtree
 from storage.programmes.points import (
     CENT,
@@ -34,7 +35,6 @@ from storage.programmes.points import (
     shop_goods,
     stock_goods,
 )
-from storage.models.points import Goods
 
 router = Router("points")
 

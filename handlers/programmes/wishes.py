@@ -18,14 +18,19 @@ from sqlalchemy import select
 
 from handlers.core.context import Context
 from handlers.core.messages import Button
-from handlers.core.permissions import admin_over, admin_units, member_team_ids, secretary_over
-from handlers.people.registration import find_villages, village_core
+from handlers.core.permissions import (
+    admin_over,
+    admin_units,
+    member_team_ids,
+    secretary_over,
+)
+from handlers.core.places import VILLAGE_LEVELS, find_villages, village_core
 from handlers.core.router import Router
 from handlers.core.texts import as_typed, usage
 from handlers.language.textnorm import parse_ref
 from storage.models import OrgUnit, Person, RoleGrant, Team, TeamMember
-from storage.people.network import ancestors
 from storage.models.wishes import Wish, WishStatus
+from storage.people.network import ancestors
 from storage.programmes.wishes import (
     ClaimResult,
     claim_wish,
@@ -46,7 +51,6 @@ STATUS_ZH = {
     "fulfilled": "待确认",
     "confirmed": "已实现",
 }
-VILLAGE_LEVELS = ("station", "point")
 PROOF_TTL = timedelta(hours=24)
 PROOF_PREFIXES = ("照片", "图片", "凭证")
 
@@ -104,7 +108,7 @@ async def _submit_scope(ctx: Context, words: list[str]) -> tuple[OrgUnit | None,
         if scope.level in VILLAGE_LEVELS:
             return scope, words
     if scopes and len(words) >= 3:
-        hits, _ = await find_villages(ctx, words[0])
+        hits, _ = await find_villages(ctx.session, words[0])
         inside = [u for u in hits if any(u.path.startswith(s.path) for s in scopes)]
         if len(inside) == 1:
             return inside[0], words[1:]

@@ -11,8 +11,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.tasks.dispatch import accept_button, task_offer_text
 from handlers.core.notify import Notifier
+from handlers.tasks.dispatch import accept_button, task_offer_text
 from storage.models import OrgUnit, Person, Task, TaskAssignment, TaskStatus
 
 

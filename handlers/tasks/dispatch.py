@@ -188,8 +188,8 @@ async def _escalate_one(session: AsyncSession, task: Task, now: datetime, window
             continue
         if not await _claim(session, task, now, level, windows.at(level, task.urgent)):
             return False
-        from storage.tasks.transitions import offered_team_ids
         from storage.models import TaskOffer
+        from storage.tasks.transitions import offered_team_ids
 
         already = set(await offered_team_ids(session=session, task_id=task.id))
         new_teams = [t for t, _ in teams if t.id not in already]

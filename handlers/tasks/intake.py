@@ -12,12 +12,12 @@ from typing import Any
 from sqlalchemy import select
 
 from handlers.core.context import Context
-from handlers.tasks.dispatch import auto_dispatch
 from handlers.core.messages import Button
 from handlers.core.permissions import admin_over, secretary_over
-from handlers.language.request_parser import parse_request
 from handlers.core.router import Router
 from handlers.core.texts import CANCEL_WORDS, CONFIRM_WORDS, as_typed, ref, usage
+from handlers.language.request_parser import parse_request
+from handlers.tasks.dispatch import auto_dispatch
 from storage.models import OrgUnit, Person
 from storage.tasks.transitions import create_task
 

@@ -1,4 +1,4 @@
-"""接单 · 放弃 · 完成 · 评价 · 取消 · 我的: what volunteers and residents do with a task."""
+"""接单 · 放弃 · 完成 · 评价 · 取消: what volunteers and residents do with a task."""
 
 from __future__ import annotations
 
@@ -7,16 +7,14 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from handlers.core.context import Context
-from handlers.tasks.dispatch import accept_button
 from handlers.core.messages import Button
 from handlers.core.permissions import admin_over, is_assigned, member_team_ids
-from handlers.programmes.points import points_line
 from handlers.core.router import Router
-from handlers.tasks.cards import refresh_group_cards
 from handlers.core.texts import STATUS_ZH, hours_text, ref, task_card, usage
 from handlers.language.textnorm import parse_hours, parse_rating, parse_ref
-from storage.tasks.hours import total_hours
-from storage.models import OrgUnit, Person, Task, TaskAssignment, Team
+from handlers.tasks.cards import refresh_group_cards
+from handlers.tasks.dispatch import accept_button
+from storage.models import OrgUnit, Person, Task, Team
 from storage.tasks.transitions import (
     AcceptResult,
     accept_task,
@@ -206,31 +204,3 @@ async def cancel(ctx: Context, args: str) -> None:
         resident = await ctx.session.get(Person, task.resident_id)
         if resident is not None:
             await ctx.notify(resident, f"您的任务 {ref(task.id)} 已由管理员取消。如有疑问请联系村文明实践站。")
-
-
-@router.command("我的", "/me", "/my", args=False)
-async def mine(ctx: Context, args: str) -> None:
-    """My tasks, hours and points."""
-    lines = [f"{ctx.person.name}，您好："]
-    ordered = (await ctx.session.execute(
-        select(Task).where(Task.resident_id == ctx.person.id).order_by(Task.id.desc()).limit(5)
-    )).scalars().all()
-    if ordered:
-        lines.append("我点的服务：")
-        lines += [f"  {ref(t.id)}【{t.category}】{STATUS_ZH.get(t.status, t.status)}" for t in ordered]
-    assigned = (await ctx.session.execute(
-        select(Task).join(TaskAssignment, TaskAssignment.task_id == Task.id)
-        .where(TaskAssignment.volunteer_id == ctx.person.id, TaskAssignment.active.is_(True))
-        .order_by(Task.id.desc()).limit(5)
-    )).scalars().all()
-    if assigned:
-        lines.append("我接的任务：")
-        lines += [f"  {ref(t.id)}【{t.category}】{STATUS_ZH.get(t.status, t.status)}" for t in assigned]
-    total, count = await total_hours(session=ctx.session, volunteer_id=ctx.person.id)
-    if ctx.person.is_volunteer or count:
-        lines.append(f"志愿时长：{hours_text(total)} 小时（{count} 次服务）")
-    if (points := await points_line(ctx)) is not None:
-        lines.append(points)
-    if len(lines) == 1:
-        lines.append("您还没有点单或接单。有什么需要，直接告诉我就行。")
-    ctx.reply("\n".join(lines))

@@ -23,8 +23,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models.activities import Activity, ActivitySignup
 from storage.models import OrgUnit, Person
+from storage.models.activities import Activity, ActivitySignup
 from storage.people.network import in_subtree
 
 SIGNED, WAITLISTED, CANCELLED = "signed", "waitlisted", "cancelled"

@@ -19,7 +19,14 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.activities.activities import CANCELLED, CENT, PLANNED, SIGNED, WAITLISTED, signup_of
+from storage.activities.activities import (
+    CANCELLED,
+    CENT,
+    PLANNED,
+    SIGNED,
+    WAITLISTED,
+    signup_of,
+)
 from storage.models.activities import Activity, ActivitySignup
 from storage.tasks.hours import credit_hours
 

@@ -9,8 +9,8 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models.activities import Activity, Project
 from storage.models import OrgUnit
+from storage.models.activities import Activity, Project
 from storage.people.network import in_subtree
 
 

@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models.dashboard import DashboardLink, DashboardSession
 from storage.models import OrgUnit, Person, RoleGrant
+from storage.models.dashboard import DashboardLink, DashboardSession
 
 LINK_TTL = timedelta(minutes=10)
 SESSION_TTL = timedelta(hours=12)

@@ -19,10 +19,18 @@ from sqlalchemy import Select, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from storage.models.activities import Activity, ActivitySignup, Project
-from storage.models import HoursEntry, OrgUnit, Person, Task, TaskAssignment, Team, TeamMember
-from storage.people.network import in_subtree
 from storage.datamap.rules import OFFSET_HOURS
+from storage.models import (
+    HoursEntry,
+    OrgUnit,
+    Person,
+    Task,
+    TaskAssignment,
+    Team,
+    TeamMember,
+)
+from storage.models.activities import Activity, ActivitySignup, Project
+from storage.people.network import in_subtree
 
 LOCAL = timezone(timedelta(hours=OFFSET_HOURS))
 KINDS = ("hours", "tasks", "volunteers", "activities")

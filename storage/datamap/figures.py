@@ -21,13 +21,13 @@ from typing import Any
 from sqlalchemy import case, func, literal_column, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models.activities import Activity, ActivitySignup, Project
-from storage.models import HoursEntry, OrgUnit, Person, Task, TaskAssignment, Team
-from storage.people.network import in_subtree
-from storage.models.pairings import Pairing, PairingVisit
 from storage.datamap.recount import read_counters
 from storage.datamap.rules import OFFSET_HOURS, accept_bucket, local_period
+from storage.models import HoursEntry, OrgUnit, Person, Task, TaskAssignment, Team
+from storage.models.activities import Activity, ActivitySignup, Project
+from storage.models.pairings import Pairing, PairingVisit
 from storage.models.wishes import Wish
+from storage.people.network import in_subtree
 
 TASK_STATUSES = ("submitted", "dispatched", "accepted", "completed", "closed", "cancelled")
 ACTIVE_DAYS = 30

@@ -10,9 +10,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models.activities import Activity, ActivitySignup
 from storage.datamap.exports import STATUS_ZH, local_text
 from storage.models import OrgUnit, Task, Team
+from storage.models.activities import Activity, ActivitySignup
 from storage.people.network import in_subtree
 
 

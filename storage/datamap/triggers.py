@@ -16,7 +16,15 @@ Besides the rules, three structural changes are handled here:
 
 from __future__ import annotations
 
-from storage.datamap.rules import HOURS_AT_SOURCE, SUM_RULES, TOUCHES, SumRule, Touch, local_period, render
+from storage.datamap.rules import (
+    HOURS_AT_SOURCE,
+    SUM_RULES,
+    TOUCHES,
+    SumRule,
+    Touch,
+    local_period,
+    render,
+)
 
 UPSERT = " ON CONFLICT (org_unit_id, metric, period) DO UPDATE SET value = stat_counters.value + excluded.value"
 

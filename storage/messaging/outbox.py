@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import ChannelIdentity, OutboxMessage, Person, TeamGroup
+from storage.models import ChannelIdentity, OutboxMessage, Person, TeamGroup, TeamMember
 
 
 async def preferred_identity(session: AsyncSession, person_id: int) -> ChannelIdentity | None:
@@ -54,6 +54,17 @@ async def enqueue_to_person(
     return row
 
 
+def enqueue_reply(
+    session: AsyncSession, *, person_id: int | None, platform: str, address: str, label: str, text: str,
+    buttons: list[dict[str, str]], ref: str | None, now: datetime,
+) -> OutboxMessage:
+    """Owe an answer in the chat a message came from (a private chat's person, or a group)."""
+    row = OutboxMessage(person_id=person_id, platform=platform, address=address, recipient_label=label, text=text,
+                        buttons=buttons, kind="reply", ref=ref, created_at=now)
+    session.add(row)
+    return row
+
+
 def enqueue_to_group(
     session: AsyncSession,
     *,
@@ -77,6 +88,31 @@ def enqueue_to_group(
         ref=ref,
         created_at=now,
     )
+    session.add(row)
+    return row
+
+
+async def team_groups(session: AsyncSession, team_id: int) -> list[TeamGroup]:
+    """The group chats bound to a team."""
+    stmt = select(TeamGroup).where(TeamGroup.team_id == team_id).order_by(TeamGroup.id)
+    return list((await session.execute(stmt)).scalars().all())
+
+
+async def opted_in_members(session: AsyncSession, team_id: int) -> list[Person]:
+    """A team's members who take direct messages (not 免打扰), by id."""
+    stmt = (select(Person).join(TeamMember, TeamMember.person_id == Person.id)
+            .where(TeamMember.team_id == team_id, Person.dm_opt_in.is_(True)).order_by(Person.id))
+    return list((await session.execute(stmt)).scalars().all())
+
+
+def enqueue_edit(
+    session: AsyncSession, *, destination: tuple[int, str, str, str], text: str, now: datetime,
+    buttons: list[dict[str, str]] | None = None, ref: str,
+) -> OutboxMessage:
+    """Owe a group chat an edit of what it was sent about `ref` (see `group_destinations`)."""
+    team_id, platform, address, label = destination
+    row = OutboxMessage(team_id=team_id, platform=platform, address=address, recipient_label=label,
+                        text=text, buttons=buttons or [], kind="edit", ref=ref, created_at=now)
     session.add(row)
     return row
 

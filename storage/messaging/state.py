@@ -1,15 +1,16 @@
-"""Conversation state (a draft awaiting "确认"), kept in our store, not in a chat library.
+"""Conversation state (a draft awaiting "确认"), kept in our database, not in a chat library.
 
-Two backends behind one contract: the database (embedded default, shares the handler's
-transaction) and Redis (shared by several workers, expiry handled by Redis). Keys are
+The state is a row written in the handler's own transaction: a handler that fails rolls its
+draft back with everything else, and every worker reads the same state. (It once had a Redis
+backend too; Redis cannot take part in the transaction, so a failure after clearing a draft
+lost it, and a Redis outage failed every message — the database is already shared.) Keys are
 `(platform, chat, user)` so a group and a private chat with the same person never mix.
 """
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,16 +22,6 @@ from storage.models import ConversationState
 def state_key(platform: str, chat_id: str, user_id: str) -> str:
     """The key of one conversation."""
     return f"{platform}:{chat_id}:{user_id}"
-
-
-class StateStore(Protocol):
-    """Get, set (with a time to live) and clear one conversation's state."""
-
-    async def get(self, key: str) -> dict[str, Any] | None: ...
-
-    async def set(self, key: str, data: dict[str, Any], ttl: timedelta) -> None: ...
-
-    async def clear(self, key: str) -> None: ...
 
 
 class SqlStateStore:
@@ -72,22 +63,3 @@ class SqlStateStore:
         """Every stored key (for tests and housekeeping)."""
         return list((await self._session.execute(select(ConversationState.key))).scalars())
 
-
-class RedisStateStore:
-    """State in Redis, shared by every worker; `prefix` namespaces keys per deployment."""
-
-    def __init__(self, redis: Any, prefix: str = "xinfeng:state:") -> None:
-        self._redis = redis
-        self._prefix = prefix
-
-    async def get(self, key: str) -> dict[str, Any] | None:
-        raw = await self._redis.get(self._prefix + key)
-        return None if raw is None else json.loads(raw)
-
-    async def set(self, key: str, data: dict[str, Any], ttl: timedelta) -> None:
-        await self._redis.set(
-            self._prefix + key, json.dumps(data, ensure_ascii=False), px=int(ttl.total_seconds() * 1000)
-        )
-
-    async def clear(self, key: str) -> None:
-        await self._redis.delete(self._prefix + key)

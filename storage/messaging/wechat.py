@@ -17,7 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import ChannelIdentity, OutboxMessage, TeamGroup, TeamMember
 from storage.models.wechat import ContactWindow, NumberedChoices
 
-
 # `external_message_id` of an outbox row that went out as a callback's passive reply.
 PASSIVE = "passive"
 

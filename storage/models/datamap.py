@@ -33,7 +33,6 @@ from storage.datamap.recount import install_aggregates_sync
 from storage.models.base import Base, BigId, UTCDateTime
 
 
-
 class StatUnitClosure(Base):
     """One (unit, ancestor) pair of the network, the unit itself included at depth 0."""
 

@@ -25,7 +25,6 @@ class Person(Base):
     party_member: Mapped[bool] = mapped_column(Boolean, default=False)
     # "|a|b|", delimited on both sides like Team.categories.
     skills: Mapped[str] = mapped_column(String(500), default="")
-    language: Mapped[str] = mapped_column(String(16), default="zh_CN")
     # Direct messages for new tasks and broadcasts; a volunteer may opt out (免打扰).
     dm_opt_in: Mapped[bool] = mapped_column(Boolean, default=True)
     # A volunteer may allow residents to see their phone; never shown otherwise.

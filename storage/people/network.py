@@ -7,7 +7,15 @@ from collections.abc import Sequence
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import OrgUnit, Task, TaskStatus, Team
+from storage.models import (
+    OrgUnit,
+    Person,
+    RoleGrant,
+    Task,
+    TaskStatus,
+    Team,
+    TeamMember,
+)
 
 
 def in_subtree(column_path: ColumnElement[str], root_path: str) -> ColumnElement[bool]:
@@ -72,3 +80,65 @@ async def match_units(session: AsyncSession, text: str, levels: Sequence[str]) -
     """Units of the given levels whose name contains `text` (or the reverse), best first."""
     rows = (await session.execute(select(OrgUnit).where(OrgUnit.level.in_(list(levels))))).scalars().all()
     return [u for u in rows if text and (text in u.name or u.name in text)]
+
+
+async def units_by_ids(session: AsyncSession, ids: Sequence[int]) -> list[OrgUnit]:
+    """The units with these ids, in the order given (missing ones left out)."""
+    if not ids:
+        return []
+    rows = (await session.execute(select(OrgUnit).where(OrgUnit.id.in_(list(ids))))).scalars().all()
+    by_id = {u.id: u for u in rows}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+async def units_named(session: AsyncSession, name: str) -> list[OrgUnit]:
+    """Units whose code is `name` or whose name contains it."""
+    stmt = select(OrgUnit).where((OrgUnit.code == name) | OrgUnit.name.contains(name, autoescape=True))
+    return list((await session.execute(stmt)).scalars().all())
+
+
+async def teams_by_ids(session: AsyncSession, ids: Sequence[int]) -> list[Team]:
+    """The teams with these ids, by id."""
+    if not ids:
+        return []
+    return list((await session.execute(select(Team).where(Team.id.in_(list(ids))).order_by(Team.id))).scalars())
+
+
+async def teams_at_units(session: AsyncSession, unit_ids: Sequence[int]) -> list[Team]:
+    """Teams attached to any of these units, by id."""
+    if not unit_ids:
+        return []
+    stmt = select(Team).where(Team.org_unit_id.in_(list(unit_ids))).order_by(Team.id)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def teams_named(session: AsyncSession, query: str) -> list[Team]:
+    """Teams whose code is `query` or whose name contains it, by id."""
+    stmt = select(Team).where((Team.code == query) | Team.name.contains(query, autoescape=True)).order_by(Team.id)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def team_ids_of(session: AsyncSession, person_id: int) -> set[int]:
+    """The teams a person is a member of."""
+    rows = await session.execute(select(TeamMember.team_id).where(TeamMember.person_id == person_id))
+    return set(rows.scalars())
+
+
+async def captains_of(session: AsyncSession, team_id: int) -> list[Person]:
+    """A team's captains."""
+    stmt = (select(Person).join(RoleGrant, RoleGrant.person_id == Person.id)
+            .where(RoleGrant.role == "captain", RoleGrant.team_id == team_id).order_by(Person.id))
+    return list((await session.execute(stmt)).scalars().all())
+
+
+async def admins_at(session: AsyncSession, unit_id: int) -> list[Person]:
+    """The admins granted exactly at this unit."""
+    stmt = (select(Person).join(RoleGrant, RoleGrant.person_id == Person.id)
+            .where(RoleGrant.role == "admin", RoleGrant.org_unit_id == unit_id).order_by(Person.id).distinct())
+    return list((await session.execute(stmt)).scalars().all())
+
+
+async def units_at_levels(session: AsyncSession, levels: Sequence[str]) -> list[OrgUnit]:
+    """Every unit of the given levels, by id."""
+    stmt = select(OrgUnit).where(OrgUnit.level.in_(list(levels))).order_by(OrgUnit.id)
+    return list((await session.execute(stmt)).scalars().all())

@@ -14,8 +14,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import OrgUnit, Person
-from storage.people.network import in_subtree
 from storage.models.pairings import Pairing, PairingVisit
+from storage.people.network import in_subtree
 
 
 @dataclass(frozen=True)

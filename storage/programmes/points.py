@@ -23,7 +23,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import HoursEntry, OrgUnit, Person
-from storage.models.points import Goods, PointsAccount, PointsEntry, PointsRule, Redemption
+from storage.models.points import (
+    Goods,
+    PointsAccount,
+    PointsEntry,
+    PointsRule,
+    Redemption,
+)
 
 DEFAULT_RATE = Decimal(1)
 CENT = Decimal("0.01")

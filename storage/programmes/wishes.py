@@ -16,8 +16,8 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import OrgUnit
-from storage.people.network import in_subtree
 from storage.models.wishes import Wish, WishStatus
+from storage.people.network import in_subtree
 
 
 class ClaimResult(enum.Enum):

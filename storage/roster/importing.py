@@ -26,11 +26,6 @@ from sqlalchemy.orm import aliased
 from storage import audit
 from storage.models import LEVEL_ZH, OrgUnit, Person, RoleGrant, Team, TeamMember
 from storage.roster.checks import CHECKERS
-from storage.roster.lookups import FileCounts
-from storage.roster.lookups import by_code as _by_code
-from storage.roster.lookups import chunks as _chunks
-from storage.roster.lookups import people_by_phone as _people_by_phone
-from storage.roster.programmes import PROGRAMME_CHECKERS, PROGRAMME_WRITERS
 from storage.roster.files import (
     FILES,
     OPTIONAL_FILES,
@@ -53,6 +48,11 @@ from storage.roster.files import (
     parse_role,
     read_table,
 )
+from storage.roster.lookups import FileCounts
+from storage.roster.lookups import by_code as _by_code
+from storage.roster.lookups import chunks as _chunks
+from storage.roster.lookups import people_by_phone as _people_by_phone
+from storage.roster.programmes import PROGRAMME_CHECKERS, PROGRAMME_WRITERS
 
 # Generated invite codes: no 0/O, 1/I/L, so they survive being read aloud or copied by hand.
 INVITE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"

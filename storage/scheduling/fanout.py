@@ -15,12 +15,34 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    JSON, Integer, Select, String, and_, exists, func, insert, literal, null, select, text, true, union_all, update,
+    JSON,
+    Integer,
+    Select,
+    String,
+    and_,
+    exists,
+    func,
+    insert,
+    literal,
+    null,
+    select,
+    text,
+    true,
+    union_all,
+    update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from storage.models import ChannelIdentity, OutboxMessage, Person, Team, TeamGroup, TeamMember, UTCDateTime
+from storage.models import (
+    ChannelIdentity,
+    OutboxMessage,
+    Person,
+    Team,
+    TeamGroup,
+    TeamMember,
+    UTCDateTime,
+)
 from storage.models.scheduling import ScheduleFiring, ScheduleFiringUnit, ScheduleSend
 from storage.sql import insert_ignoring
 

@@ -14,10 +14,10 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models.activities import Activity
 from storage.models import OrgUnit, Team
-from storage.scheduling.recurrence import Recurrence
+from storage.models.activities import Activity
 from storage.models.scheduling import ScheduleFiring, ScheduleFiringUnit, ScheduleRule
+from storage.scheduling.recurrence import Recurrence
 
 MORAL_DAY = "moral_day"
 

@@ -16,8 +16,8 @@ from sqlalchemy import case, exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.tasks.hours import credit_hours
 from storage.models import Task, TaskAssignment, TaskOffer, TaskStatus
+from storage.tasks.hours import credit_hours
 
 OPEN = (TaskStatus.submitted.value, TaskStatus.dispatched.value)
 
@@ -314,3 +314,11 @@ async def active_volunteer_ids(*, session: AsyncSession, task_id: int) -> list[i
         TaskAssignment.task_id == task_id, TaskAssignment.active.is_(True)
     ).order_by(TaskAssignment.id)
     return list((await session.execute(stmt)).scalars())
+
+
+async def is_assigned(*, session: AsyncSession, task_id: int, volunteer_id: int) -> bool:
+    """Whether a volunteer is an active assignee of a task."""
+    stmt = select(TaskAssignment.id).where(
+        TaskAssignment.task_id == task_id, TaskAssignment.volunteer_id == volunteer_id,
+        TaskAssignment.active.is_(True))
+    return (await session.execute(stmt)).first() is not None
