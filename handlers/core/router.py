@@ -13,7 +13,19 @@ from dataclasses import dataclass
 
 from handlers.core.context import Context
 
-Handler = Callable[[Context, str], Awaitable[None]]
+class _NotMine:
+    """What a command handler returns when the text only looks like its command."""
+
+    def __repr__(self) -> str:
+        return "NOT_MINE"
+
+
+# A villager's "活动室漏水了" starts like the captain's "活动" command: the command handler, seeing
+# it is no command, returns NOT_MINE and the text goes to the free-text handler (the task intake)
+# instead — so no feature needs to reach up to the intake itself.
+NOT_MINE = _NotMine()
+
+Handler = Callable[[Context, str], Awaitable[object]]
 StateHandler = Callable[[Context, str, dict], Awaitable[bool]]
 
 
@@ -106,8 +118,8 @@ class Dispatcher:
         found = self.match(text)
         if found is not None:
             cmd, rest = found
-            await cmd.handler(ctx, rest)
-            return True
+            if await cmd.handler(ctx, rest) is not NOT_MINE:
+                return True
         if self._fallback is not None:
             await self._fallback(ctx, text)
             return True
