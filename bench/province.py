@@ -112,10 +112,10 @@ async def generate(engine: AsyncEngine, shape: Shape, moral_day: datetime, now: 
             "team_groups", "id, team_id, platform, chat_id, title",
             f"SELECT n, n, 'telegram', '-100' || n, '第' || n || '队群' FROM {{S}}", groups))
     stmts.append(insert(
-        "people", "id, name, phone, org_unit_id, is_resident, is_volunteer, party_member, skills, language, "
+        "people", "id, name, phone, org_unit_id, is_resident, is_volunteer, party_member, skills, "
                   "dm_opt_in, share_phone, created_at",
         f"SELECT n, '志愿者' || n, '1' || (3000000000 + n), {centers_base} + 1 + ((n - 1) % {shape.teams}) % {lower}, "
-        f"{bool_f}, {bool_t}, {_true(d, 'n % 3 = 0')}, '', 'zh_CN', {_true(d, 'n % 5 <> 0')}, {bool_f}, {ts_now} "
+        f"{bool_f}, {bool_t}, {_true(d, 'n % 3 = 0')}, '', {_true(d, 'n % 5 <> 0')}, {bool_f}, {ts_now} "
         f"FROM {{S}}", shape.volunteers))
     stmts.append(insert("team_members", "team_id, person_id",
                         f"SELECT 1 + (n - 1) % {shape.teams}, n FROM {{S}}", shape.volunteers))

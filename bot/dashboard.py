@@ -13,8 +13,6 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -22,9 +20,10 @@ from starlette.routing import Route
 from storage.clock import Clock
 from storage.datamap.dashboard_links import SESSION_TTL, end_session, redeem_link, session_scope
 from storage.datamap.figures import Figures, children_figures, figures
-from storage.models import OrgUnit, Person
-from storage.people.network import ancestors
 from storage.datamap.recent import latest_activities, latest_tasks
+from storage.db import Session, Sessions
+from storage.models import OrgUnit, Person
+from storage.people.network import ancestors, unit_by_code
 
 STATIC = Path(__file__).resolve().parent / "static"
 ASSETS = {"dashboard.js": "text/javascript", "dashboard.css": "text/css"}
@@ -36,7 +35,7 @@ HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
                                "frame-ancestors 'none'",
 }
-Scoped = Callable[[Request, AsyncSession, Person, OrgUnit], Awaitable[Response]]
+Scoped = Callable[[Request, Session, Person, OrgUnit], Awaitable[Response]]
 
 
 def _page(title: str, body: str, status: int) -> HTMLResponse:
@@ -56,7 +55,7 @@ def summary(fig: Figures) -> dict[str, Any]:
 class Dashboard:
     """The dashboard's request handlers, over one database and clock."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock, *, secure_cookie: bool = False):
+    def __init__(self, sessions: Sessions, clock: Clock, *, secure_cookie: bool = False):
         self.sessions = sessions
         self.clock = clock
         self.secure_cookie = secure_cookie
@@ -100,7 +99,7 @@ class Dashboard:
             return Response("not found", status_code=404)
         return FileResponse(STATIC / name, media_type=ASSETS[name], headers=HEADERS)
 
-    async def _scope(self, request: Request, session: AsyncSession) -> tuple[Person, OrgUnit] | None:
+    async def _scope(self, request: Request, session: Session) -> tuple[Person, OrgUnit] | None:
         token = request.cookies.get(COOKIE)
         return await session_scope(session=session, token=token, now=self.clock.now()) if token else None
 
@@ -117,9 +116,9 @@ class Dashboard:
 
         return endpoint
 
-    async def _unit(self, request: Request, session: AsyncSession, scope: OrgUnit) -> OrgUnit | Response:
+    async def _unit(self, request: Request, session: Session, scope: OrgUnit) -> OrgUnit | Response:
         code = request.path_params["code"]
-        unit = (await session.execute(select(OrgUnit).where(OrgUnit.code == code))).scalar_one_or_none()
+        unit = await unit_by_code(session, code)
         if unit is None:
             return JSONResponse({"error": "not_found", "message": f"没有编码为 {code} 的地区"}, status_code=404,
                                 headers=HEADERS)
@@ -128,13 +127,13 @@ class Dashboard:
                                 status_code=403, headers=HEADERS)
         return unit
 
-    async def me(self, request: Request, session: AsyncSession, person: Person, scope: OrgUnit) -> Response:
+    async def me(self, request: Request, session: Session, person: Person, scope: OrgUnit) -> Response:
         """Who is logged in, and what they may see."""
         return JSONResponse({"name": person.name,
                              "scope": {"code": scope.code, "name": scope.name, "level": scope.level}},
                             headers=HEADERS)
 
-    async def unit(self, request: Request, session: AsyncSession, person: Person, scope: OrgUnit) -> Response:
+    async def unit(self, request: Request, session: Session, person: Person, scope: OrgUnit) -> Response:
         """A unit's figures, its children's, and the way up to the scope."""
         unit = await self._unit(request, session, scope)
         if isinstance(unit, Response):
@@ -146,7 +145,7 @@ class Dashboard:
         return JSONResponse({"unit": fig.to_dict(), "children": [summary(k) for k in kids],
                              "trail": [{"code": u.code, "name": u.name} for u in trail]}, headers=HEADERS)
 
-    async def latest(self, request: Request, session: AsyncSession, person: Person, scope: OrgUnit) -> Response:
+    async def latest(self, request: Request, session: Session, person: Person, scope: OrgUnit) -> Response:
         """The newest tasks and activities under a unit."""
         unit = await self._unit(request, session, scope)
         if isinstance(unit, Response):
@@ -155,7 +154,7 @@ class Dashboard:
                              "activities": await latest_activities(session, unit)}, headers=HEADERS)
 
 
-def dashboard_routes(sessions: async_sessionmaker[AsyncSession], clock: Clock, *,
+def dashboard_routes(sessions: Sessions, clock: Clock, *,
                      secure_cookie: bool = False) -> list[Route]:
     """The dashboard's routes, for the bot's HTTP server."""
     d = Dashboard(sessions, clock, secure_cookie=secure_cookie)

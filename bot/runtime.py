@@ -4,18 +4,27 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Any
-
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from typing import TYPE_CHECKING, Protocol
 
 from bot.settings import Settings
 from handlers.app import build_dispatcher
 from handlers.core.engine import Engine
 from storage.clock import Clock, SystemClock
-from storage.db import create_engine, session_factory
+from storage.db import Sessions, create_engine, session_factory
 from storage.migrate import upgrade
-from storage.models import OrgUnit
+from storage.models import LEVEL_ORDER
+from storage.people.network import units_at_levels
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+
+class Database(Protocol):
+    """The database engine as the runtime holds it: only to let its connections go."""
+
+    async def dispose(self) -> None:
+        """Close every pooled connection."""
+        ...
 
 
 @dataclass
@@ -23,11 +32,11 @@ class Runtime:
     """The assembled parts a running bot shares."""
 
     settings: Settings
-    db: AsyncEngine
-    sessions: async_sessionmaker[AsyncSession]
+    db: Database
+    sessions: Sessions
     clock: Clock
     engine: Engine
-    redis: Any = None
+    redis: Redis | None = None
 
     async def close(self) -> None:
         """Release connections."""
@@ -58,7 +67,7 @@ async def build_runtime(settings: Settings, clock: Clock | None = None) -> Runti
     return Runtime(settings=settings, db=db, sessions=sessions, clock=clock, engine=engine, redis=redis)
 
 
-async def network_is_empty(sessions: async_sessionmaker[AsyncSession]) -> bool:
+async def network_is_empty(sessions: Sessions) -> bool:
     """Whether no org unit has been imported yet."""
     async with sessions() as session:
-        return (await session.execute(select(func.count(OrgUnit.id)))).scalar_one() == 0
+        return not await units_at_levels(session, LEVEL_ORDER)

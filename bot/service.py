@@ -10,13 +10,18 @@ import asyncio
 import contextlib
 import logging
 import signal
-from typing import Any, Protocol
+from collections.abc import Callable
+from typing import Protocol
+
+from starlette.routing import BaseRoute
 
 from bot.delivery.relay import Relay, RelayLoop
 from bot.runtime import Runtime
 from bot.settings import Settings
-from scheduler.ticker import start_ticking, stop_ticking
+from handlers.core.messages import OutboundMessage
 from scheduler.lease import build_lease
+from scheduler.ticker import start_ticking, stop_ticking
+from storage.messaging.outcomes import DeliveryOutcome
 
 log = logging.getLogger(__name__)
 
@@ -26,11 +31,11 @@ class ChannelService(Protocol):
 
     platform: str
 
-    async def send(self, message: Any) -> str | None:
-        """Deliver one outbound message (see bot.delivery.relay.Channel)."""
+    async def send(self, message: OutboundMessage) -> DeliveryOutcome:
+        """Try to deliver one outbound message and report the outcome (see bot.delivery.relay.Channel)."""
         ...
 
-    def routes(self) -> list[Any]:
+    def routes(self) -> list[BaseRoute]:
         """Starlette routes this channel serves on the bot's HTTP server (webhooks)."""
         ...
 
@@ -54,8 +59,8 @@ class Kick:
             self.relay.kick()
 
 
-def configured_channels(settings: Settings, rt: Runtime, kick: Any) -> list[ChannelService]:
-    """The chat channels whose credentials are set, built explicitly (no discovery by import).
+def configured_channels(settings: Settings, rt: Runtime, kick: Callable[[], None]) -> list[ChannelService]:
+    """The chat channels whose credentials are set, each built by its `from_runtime` (no discovery by import).
 
     `kick` is called after each handled message so replies leave at once.
     """
@@ -67,12 +72,12 @@ def configured_channels(settings: Settings, rt: Runtime, kick: Any) -> list[Chan
     if settings.wechat_token and settings.wechat_app_id and settings.wechat_app_secret:
         from bot.channels.wechat.channel import WeChatChannel
 
-        channels.append(WeChatChannel.from_settings(settings, rt, kick))
+        channels.append(WeChatChannel.from_runtime(settings, rt, kick))
     if (settings.wecom_corp_id and settings.wecom_agent_id is not None and settings.wecom_secret
             and settings.wecom_token and settings.wecom_aes_key):
         from bot.channels.wecom.channel import WeComChannel
 
-        channels.append(WeComChannel.from_settings(settings, rt, kick))
+        channels.append(WeComChannel.from_runtime(settings, rt, kick))
     return channels
 
 

@@ -1,17 +1,25 @@
-"""One run of the jobs: the instant it runs as, the region's time zone, the leader's fence, and notes;
-and opening the firing of a job that runs at a fixed time for the whole network."""
+"""The shape of a scheduled job: a run's instant and fence, the firings a job owes, and when they fall due.
+
+A job that sends something on a schedule is described, not written out: *when* it falls due
+(a `When`: what it owes as of an instant, and what lies ahead for `xinfeng jobs list`), *what
+it sends* (a delivery, `scheduler.delivery`), and its name. Each owed firing is an
+`Occurrence` named by (period, scope) — with the job, the sent-log's key — so a firing that
+exists was done, and a target claimed for a period is never claimed again.
+`scheduler.fire.Scheduled` runs every description the same way.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
+from typing import Any, Protocol
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
-from storage.scheduling.fanout import open_firing
+from storage.db import Session
+from storage.scheduling.firings import fired_scopes
 from storage.scheduling.leases import Fence, check_fence
 from storage.scheduling.recurrence import Recurrence, period_of
-from storage.scheduling.rules import fired_scopes
+
+NETWORK = "all"  # the scope of a firing for the whole network
 
 
 @dataclass
@@ -28,28 +36,79 @@ class JobRun:
         """Record what a job did, for `xinfeng jobs run` to print."""
         self.notes.append((job, text))
 
+    @property
+    def fence_token(self) -> int | None:
+        """The token a firing records as written under (None without a lease)."""
+        return self.fence.token if self.fence else None
 
-async def guard(session: AsyncSession, fence: Fence | None) -> None:
-    """Check the fencing token first thing in a transaction that writes what the scheduler owes."""
+
+async def guard(session: Session, fence: Fence | None) -> None:
+    """Check the fencing token in a transaction that writes what the scheduler owes."""
     if fence is not None:
         await check_fence(session, fence)
 
 
-async def open_fixed_firing(sessions: async_sessionmaker[AsyncSession], session: AsyncSession, job: str,
-                            rule: Recurrence, grace: timedelta, run: JobRun) -> tuple[int, datetime] | None:
-    """Open this period's network-wide firing of a fixed-time job in `session`, if it is owed.
+@dataclass(frozen=True)
+class Occurrence:
+    """One firing a job owes: its (period, scope) key, when it fell due, and what it is about."""
 
-    Owed: its latest occurrence fell due no more than `grace` ago and nobody fired it yet.
-    Returns the firing id and the occurrence, or None.
+    period: str
+    scope: str
+    due: datetime
+    unit_id: int | None = None
+    # The org units a regional firing covers: its team groups and volunteers are found through them.
+    units: tuple[int, ...] = ()
+    # What the job's text and note are about (a region, an activity and its stage); None for the network.
+    subject: Any = None
+
+
+@dataclass(frozen=True)
+class Firing:
+    """One upcoming (or overdue and still owed) firing, as `xinfeng jobs list` shows it."""
+
+    at: datetime
+    job: str
+    what: str
+    overdue: bool = False
+
+
+class When(Protocol):
+    """When a job falls due: the firings it owes as of an instant, and those ahead of it."""
+
+    async def owed(self, session: Session, now: datetime, tz: tzinfo) -> list[Occurrence]:
+        """Every firing due as of `now` that is still worth sending (fired or not)."""
+        ...
+
+    async def ahead(self, session: Session, job: str, now: datetime, end: datetime, tz: tzinfo) -> list[Firing]:
+        """What is owed and not yet fired, then every firing in (now, end]."""
+        ...
+
+
+async def still_owed(session: Session, job: str, when: When, now: datetime, tz: tzinfo) -> list[Occurrence]:
+    """The firings a job owes as of `now` that nobody has fired yet."""
+    owed = await when.owed(session, now, tz)
+    done = await fired_scopes(session, job, [o.period for o in owed])
+    return [o for o in owed if (o.period, o.scope) not in done]
+
+
+@dataclass(frozen=True)
+class Fixed:
+    """A network-wide job at a fixed time: its latest occurrence is owed for `grace` after it falls due.
+
+    So after downtime the latest one is still sent once (with its own period's figures), and
+    older ones are not.
     """
-    due = rule.latest_due(run.now, run.tz)
-    if run.now - due > grace:
-        return None
-    period = period_of(due, run.tz)
-    async with sessions() as reader:
-        if (period, "all") in await fired_scopes(reader, job, [period]):
-            return None
-    await guard(session, run.fence)
-    fid = await open_firing(session, job=job, period=period, scope="all", due_at=due, now=run.now,
-                            fence_token=run.fence.token if run.fence else None)
-    return None if fid is None else (fid, due)
+
+    at: Recurrence
+    grace: timedelta
+
+    async def owed(self, session: Session, now: datetime, tz: tzinfo) -> list[Occurrence]:
+        """The latest occurrence, if it fell due no more than `grace` ago."""
+        due = self.at.latest_due(now, tz)
+        return [] if now - due > self.grace else [Occurrence(period_of(due, tz), NETWORK, due)]
+
+    async def ahead(self, session: Session, job: str, now: datetime, end: datetime, tz: tzinfo) -> list[Firing]:
+        """The owed occurrence if not yet fired, then every one up to `end`."""
+        found = [Firing(o.due, job, "全网", overdue=True) for o in await still_owed(session, job, self, now, tz)]
+        found.extend(Firing(at, job, "全网") for at in self.at.between(now, end, tz))
+        return found

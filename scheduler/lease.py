@@ -22,8 +22,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
+from storage.db import Sessions
 from storage.scheduling.leases import Fence, begin_tenure, hold_db_lease, release_db_lease
 
 log = logging.getLogger(__name__)
@@ -66,7 +65,7 @@ class Lease(Protocol):
 class DbLease:
     """The lease as a database row, timed by the injected clock."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], *, holder: str | None = None,
+    def __init__(self, sessions: Sessions, *, holder: str | None = None,
                  name: str = LEASE_NAME, ttl: timedelta = DB_TTL) -> None:
         self.sessions = sessions
         self.holder = holder or new_holder_id()
@@ -98,7 +97,7 @@ class DbLease:
 class RedisLease:
     """The lease as a Redis key (SET NX PX, renewed), with the fencing token from the database."""
 
-    def __init__(self, redis: Any, sessions: async_sessionmaker[AsyncSession], *, holder: str | None = None,
+    def __init__(self, redis: Any, sessions: Sessions, *, holder: str | None = None,
                  name: str = LEASE_NAME, ttl: timedelta = REDIS_TTL, prefix: str = "xinfeng:") -> None:
         self.redis = redis
         self.sessions = sessions
@@ -135,7 +134,7 @@ class RedisLease:
         self.fence = None
 
 
-def build_lease(sessions: async_sessionmaker[AsyncSession], redis: Any = None) -> Lease:
+def build_lease(sessions: Sessions, redis: Any = None) -> Lease:
     """A Redis lease when Redis is configured, else the database-row lease."""
     if redis is not None:
         return RedisLease(redis, sessions)

@@ -1,73 +1,56 @@
-"""Jobs: each "send what is due and not yet sent", safe to run any number of times, on any worker.
+"""Every job the scheduler runs, and running them: each "do what is due and not yet done", safe to repeat.
 
-A job reads what is owed from the database as of an instant and writes what it sends in
-transactions that first check the leader's fencing token, so a scheduler that lost its
-lease cannot write a thing. `run_due` runs them all; `xinfeng jobs run --now` does too.
+A job reads what is owed from the database as of an instant and writes what it does in
+transactions that check the leader's fencing token, so a scheduler that lost its lease cannot
+write a thing. `run_due` runs them all; `xinfeng jobs run --now` does too. A new scheduled
+message is a new `Scheduled` description (see `scheduler/jobs/`), listed here.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from datetime import datetime, tzinfo
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
-from handlers.tasks.confirmations import auto_confirm_due
-from handlers.tasks.dispatch import escalate_due
-from scheduler.jobs.digests import admin_report_due, captain_digest_due
-from scheduler.jobs.moral_day import moral_day_due
-from scheduler.jobs.pairings import pairing_reminders_due, pairing_reports_due, wish_reminders_due
-from scheduler.jobs.reminders import activity_reminders_due
-from scheduler.job import JobRun, guard
-from storage.scheduling.leases import Fence, FencedOut
+from handlers.activities.attendance import mark_no_shows_due
+from scheduler.fire import Job, Routine
+from scheduler.job import JobRun
+from scheduler.jobs.digests import ADMIN_REPORT_JOB, CAPTAIN_DIGEST_JOB
+from scheduler.jobs.moral_day import MORAL_DAY_JOB
+from scheduler.jobs.pairings import PAIRING_REMINDER_JOB, PAIRING_REPORT_JOB, WISH_REMINDER_JOB
+from scheduler.jobs.reminders import ACTIVITY_REMINDER_JOB
+from scheduler.jobs.tasks import AUTO_CONFIRM_JOB, ESCALATE_JOB
 from storage.datamap.recount import fold_deltas
+from storage.db import Session, Sessions
+from storage.scheduling.leases import Fence, FencedOut
 
 log = logging.getLogger(__name__)
 
 DEFAULT_TZ = ZoneInfo("Asia/Shanghai")
 
-Job = Callable[[async_sessionmaker[AsyncSession], JobRun], Awaitable[int]]
-StateJob = Callable[[AsyncSession, datetime], Awaitable[int]]
+
+async def _fold_stats(session: Session, now: datetime) -> int:
+    """Fold PostgreSQL's data-map deltas into their counters (a no-op on SQLite): keeps reads short."""
+    return await fold_deltas(session)
 
 
-def in_one_transaction(name: str, fn: StateJob) -> Job:
-    """Wrap a job that works in one session (escalation, auto-confirm) in a fenced transaction."""
-
-    async def job(sessions: async_sessionmaker[AsyncSession], run: JobRun) -> int:
-        async with sessions() as session:
-            done = await fn(session, run.now)
-            if not done:
-                await session.rollback()  # an idle tick writes nothing, not even the fence check
-                return 0
-            # Checked last, just before commit: on PostgreSQL the lease row stays locked until
-            # then, so a new tenure cannot begin between this check and the commit.
-            await guard(session, run.fence)
-            await session.commit()
-        run.note(name, f"{done} 项")
-        return done
-
-    return job
+JOBS: dict[str, Job] = {job.name: job for job in (
+    ESCALATE_JOB,
+    AUTO_CONFIRM_JOB,
+    MORAL_DAY_JOB,
+    ACTIVITY_REMINDER_JOB,
+    # Start + 30 min without a check-in: a no-show, and the captains are told (PRODUCT.md §4).
+    Routine("no_show", mark_no_shows_due),
+    CAPTAIN_DIGEST_JOB,
+    ADMIN_REPORT_JOB,
+    PAIRING_REMINDER_JOB,
+    PAIRING_REPORT_JOB,
+    WISH_REMINDER_JOB,
+    Routine("stats_fold", _fold_stats),
+)}
 
 
-JOBS: dict[str, Job] = {
-    "escalate": in_one_transaction("escalate", escalate_due),
-    "auto_confirm": in_one_transaction("auto_confirm", auto_confirm_due),
-    "moral_day": moral_day_due,
-    "activity_reminder": activity_reminders_due,
-    "captain_digest": captain_digest_due,
-    "admin_report": admin_report_due,
-    "pairing_reminder": pairing_reminders_due,
-    "pairing_report": pairing_reports_due,
-    "wish_reminder": wish_reminders_due,
-    # PostgreSQL's data-map deltas into their counters (a no-op on SQLite): keeps reads short.
-    "stats_fold": in_one_transaction("stats_fold", lambda session, _now: fold_deltas(session)),
-}
-
-
-async def run_jobs(sessions: async_sessionmaker[AsyncSession], run: JobRun,
-                   only: list[str] | None = None) -> dict[str, int]:
+async def run_jobs(sessions: Sessions, run: JobRun, only: list[str] | None = None) -> dict[str, int]:
     """Run every job (or the named ones) as of `run.now`; returns what each did, -1 for a failure.
 
     A stale fencing token stops the whole run: this scheduler is no longer the leader.
@@ -77,7 +60,7 @@ async def run_jobs(sessions: async_sessionmaker[AsyncSession], run: JobRun,
         if only is not None and name not in only:
             continue
         try:
-            done[name] = await job(sessions, run)
+            done[name] = await job.run(sessions, run)
         except FencedOut:
             raise
         except Exception:  # one failing job must not stop the others
@@ -87,7 +70,7 @@ async def run_jobs(sessions: async_sessionmaker[AsyncSession], run: JobRun,
 
 
 async def run_due(
-    sessions: async_sessionmaker[AsyncSession],
+    sessions: Sessions,
     now: datetime,
     *,
     tz: tzinfo = DEFAULT_TZ,

@@ -13,11 +13,11 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, tzinfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from scheduler.runner import DEFAULT_TZ, run_due
 from scheduler.lease import HEARTBEAT, Lease
 from storage.clock import Clock
+from storage.db import Sessions
 from storage.scheduling.leases import Fence, FencedOut
 
 log = logging.getLogger(__name__)
@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 class Scheduler:
     """Runs the jobs while this process leads (always, in single-process mode with no lease)."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock, *, tz: tzinfo = DEFAULT_TZ,
+    def __init__(self, sessions: Sessions, clock: Clock, *, tz: tzinfo = DEFAULT_TZ,
                  lease: Lease | None = None) -> None:
         self.sessions = sessions
         self.clock = clock
@@ -75,7 +75,7 @@ class Scheduler:
 
 
 def start_ticking(
-    sessions: async_sessionmaker[AsyncSession],
+    sessions: Sessions,
     clock: Clock,
     after_tick: Callable[[], Awaitable[object]] | None = None,
     seconds: int = 60,

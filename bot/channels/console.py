@@ -15,14 +15,14 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TextIO
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
+from bot.channels.base import ChannelKit
 from bot.delivery.relay import Relay
-from handlers.core.messages import Attachment, Button, InboundMessage, OutboundMessage
 from handlers.core.engine import Engine
+from handlers.core.messages import Attachment, Button, InboundMessage, OutboundMessage
 from storage.clock import Clock
+from storage.db import Sessions
+from storage.messaging.outcomes import Delivered, DeliveryOutcome
 from storage.models import Person
-from storage.people.identities import find_person, link_identity, roles_of
 
 PLATFORM = "console"
 
@@ -42,7 +42,7 @@ class ConsoleChannel:
         # A terminal cannot show a picture: attachments are saved here and their path printed.
         self._files_dir = files_dir or Path.cwd() / "xinfeng-files"
 
-    async def send(self, message: OutboundMessage) -> str | None:
+    async def send(self, message: OutboundMessage) -> DeliveryOutcome:
         """Print one message; buttons become numbered choices."""
         text = message.text.replace("\n", "\n    ")
         if message.kind == "edit":
@@ -56,7 +56,7 @@ class ConsoleChannel:
         for attachment in message.attachments:
             self._out.write(f"[{message.recipient_label}] 📎 {self._save(message, attachment)}\n")
         self._out.flush()
-        return None
+        return Delivered()
 
     def _save(self, message: OutboundMessage, attachment: Attachment) -> str:
         self._files_dir.mkdir(parents=True, exist_ok=True)
@@ -79,7 +79,7 @@ class ConsoleSession:
     def __init__(
         self,
         engine: Engine,
-        sessions: async_sessionmaker[AsyncSession],
+        sessions: Sessions,
         clock: Clock,
         out: TextIO = sys.stdout,
         echo: bool = False,
@@ -89,8 +89,12 @@ class ConsoleSession:
         self.clock = clock
         self.out = out
         self.channel = ConsoleChannel(out)
+        # Each line is handled through the kit, as a chat platform's message would be, and
+        # awaited: a terminal conversation is one message at a time.
+        self.kit = ChannelKit(platform=PLATFORM, engine=engine)
         self.relay = Relay(sessions, clock, [self.channel], unaddressed=self.channel)
         self.person: Person | None = None
+        self.user_id = ""
         # When lines come from a pipe, print them so the output reads as a transcript.
         self.echo = echo
 
@@ -105,18 +109,9 @@ class ConsoleSession:
         if not who:
             self.say("用法：/as 姓名或手机号")
             return
-        async with self.sessions() as session:
-            person = await find_person(session, who)
-            created = person is None
-            if person is None:
-                person = Person(name=who, created_at=self.clock.now())
-                session.add(person)
-                await session.flush()
-            await link_identity(session, platform=PLATFORM, external_id=f"p{person.id}",
-                                person_id=person.id, now=self.clock.now())
-            roles = await roles_of(session, person.id)
-            await session.commit()
-        self.person = person
+        signed_in = await self.kit.records.sign_in_as(who)
+        person, roles, created = signed_in.person, signed_in.roles, signed_in.created
+        self.person, self.user_id = person, signed_in.external_id
         parts = [f"{r.role}" for r in roles]
         if person.is_volunteer:
             parts.insert(0, "volunteer")
@@ -130,12 +125,11 @@ class ConsoleSession:
         if self.person is None:
             self.say("请先用 /as 姓名 选择身份，例如：/as 王大娘")
             return
-        pid = f"p{self.person.id}"
         msg = InboundMessage(
-            platform=PLATFORM, user_id=pid, chat_id=pid, text=text,
+            platform=PLATFORM, user_id=self.user_id, chat_id=self.user_id, text=text,
             message_id=uuid.uuid4().hex, user_name=self.person.name, is_button=is_button,
         )
-        await self.engine.handle(msg)
+        await self.kit.handle(msg)
         await self.relay.deliver_pending()
 
     async def handle_line(self, line: str) -> bool:

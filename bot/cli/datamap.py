@@ -10,44 +10,33 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bot.settings import Settings
+from bot.cli.runtime import with_runtime
 
-COMMANDS = ("export", "stats", "dashboard")
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
 
 
 def add_commands(sub: Any) -> None:
-    """Register the data-map sub-commands on the main parser."""
-    from bot.cli.export import add_arguments
+    """Register `export`, `stats` and `dashboard` on the main parser."""
+    from bot.cli.export import add_arguments, run_export
 
-    add_arguments(sub.add_parser("export", help="export hours, tasks, volunteers or activities as CSV/XLSX"))
+    export = sub.add_parser("export", help="export hours, tasks, volunteers or activities as CSV/XLSX")
+    add_arguments(export)
+    export.set_defaults(run=run_export)
     stats = sub.add_parser("stats", help="the data map's maintained aggregates")
     stats.add_argument("action", choices=("rebuild", "check", "fold"))
-    sub.add_parser("dashboard", help="serve the web dashboard only (at XINFENG_HTTP_HOST:XINFENG_HTTP_PORT)")
+    stats.set_defaults(run=with_runtime(_stats))
+    sub.add_parser("dashboard", help="serve the web dashboard only (at XINFENG_HTTP_HOST:XINFENG_HTTP_PORT)"
+                   ).set_defaults(run=with_runtime(_dashboard))
 
 
-async def run_command(settings: Settings, args: argparse.Namespace) -> int:
-    """Run one data-map sub-command."""
-    if args.command == "export":
-        from bot.cli.export import run_export
-
-        return await run_export(settings, args)
-    from bot.runtime import build_runtime, migrate
-
-    await migrate(settings)
-    rt = await build_runtime(settings)
-    try:
-        if args.command == "stats":
-            return await _stats(rt, args.action)
-        return await _dashboard(settings, rt)
-    finally:
-        await rt.close()
-
-
-async def _stats(rt: Any, action: str) -> int:
+async def _stats(rt: Runtime, args: argparse.Namespace) -> int:
+    """Rebuild, fold or check the maintained aggregates."""
     from storage.datamap.recount import fold_deltas, install_aggregates, maintained, recount
 
+    action = args.action
     async with rt.sessions() as session:
         if action == "rebuild":
             await install_aggregates(session)
@@ -69,11 +58,14 @@ async def _stats(rt: Any, action: str) -> int:
     return 0 if same else 1
 
 
-async def _dashboard(settings: Settings, rt: Any) -> int:
+async def _dashboard(rt: Runtime, args: argparse.Namespace) -> int:
+    """Serve the dashboard alone until stopped."""
     import uvicorn
 
     from bot.dashboard import dashboard_routes
     from bot.web import build_app
+
+    settings = rt.settings
 
     app = build_app(dashboard_routes(rt.sessions, rt.clock, secure_cookie=settings.dashboard_secure_cookie))
     print(f"数据地图后台：{settings.public_base_url}/dashboard（在聊天中发送「后台」获取登录链接）")

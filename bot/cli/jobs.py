@@ -11,14 +11,14 @@ import argparse
 import sys
 from collections import defaultdict
 from datetime import datetime, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from bot.cli.runtime import with_runtime
 
-from bot.settings import Settings
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
+    from storage.db import Sessions
 
-COMMANDS = ("jobs", "schedule")
 DEMO_RULES = (("BP", "每月5日 08:00"),)  # 北票: the 5th of every month (PRODUCT.md glossary)
 SHOW_PER_KIND = 30
 
@@ -30,19 +30,23 @@ def add_commands(sub: Any) -> None:
     run = jobs_sub.add_parser("run", help="run every job once as of --now and print what it enqueued")
     run.add_argument("--now", required=True, help="ISO datetime, e.g. 2026-12-05T08:00:00+08:00 (no offset: region time)")
     run.add_argument("--only", default="", help="comma-separated job names (default: all)")
+    run.set_defaults(run=with_runtime(_jobs_run))
     lst = jobs_sub.add_parser("list", help="upcoming firings")
     lst.add_argument("--from", dest="start", default="", help="ISO datetime (default: now)")
     lst.add_argument("--days", type=int, default=35)
+    lst.set_defaults(run=with_runtime(_jobs_list))
     sched = sub.add_parser("schedule", help="recurring rules per org unit (the moral activity day)")
     sched_sub = sched.add_subparsers(dest="schedule_action", required=True)
-    sched_sub.add_parser("list", help="every rule, with its next firing")
+    sched_sub.add_parser("list", help="every rule, with its next firing").set_defaults(run=with_runtime(_schedule_list))
     st = sched_sub.add_parser("set", help="xinfeng schedule set UNIT_CODE 每月5日 8点 (or: 关闭)")
     st.add_argument("unit_code")
     st.add_argument("rule", nargs="+")
     st.add_argument("--job", default="moral_day")
+    st.set_defaults(run=with_runtime(_schedule_change))
     cl = sched_sub.add_parser("clear", help="remove a unit's own rule: it follows the unit above again")
     cl.add_argument("unit_code")
     cl.add_argument("--job", default="moral_day")
+    cl.set_defaults(run=with_runtime(_schedule_change))
 
 
 def parse_instant(text: str, tz: tzinfo) -> datetime:
@@ -51,29 +55,13 @@ def parse_instant(text: str, tz: tzinfo) -> datetime:
     return at if at.tzinfo is not None else at.replace(tzinfo=tz)
 
 
-async def run_command(settings: Settings, args: argparse.Namespace) -> int:
-    """Run one `jobs` or `schedule` sub-command."""
-    from bot.runtime import build_runtime, migrate
-
-    await migrate(settings)
-    rt = await build_runtime(settings)
-    try:
-        if args.command == "jobs" and args.jobs_action == "run":
-            return await _jobs_run(rt.sessions, settings.tz, args)
-        if args.command == "jobs":
-            return await _jobs_list(rt.sessions, settings.tz, args, rt.clock.now())
-        if args.schedule_action == "list":
-            return await _schedule_list(rt.sessions, settings.tz, rt.clock.now())
-        return await _schedule_change(rt.sessions, settings.tz, args, rt.clock.now())
-    finally:
-        await rt.close()
-
-
-async def _jobs_run(sessions: async_sessionmaker[AsyncSession], tz: tzinfo, args: argparse.Namespace) -> int:
-    from scheduler.runner import JOBS, run_jobs
+async def _jobs_run(rt: Runtime, args: argparse.Namespace) -> int:
+    """Run every job (or `--only` some) as of `--now`, then print what each did and what was enqueued."""
     from scheduler.job import JobRun
-    from storage.models import OutboxMessage
+    from scheduler.runner import JOBS, run_jobs
+    from storage.scheduling.enqueued import enqueued_after, last_outbox_id
 
+    sessions, tz = rt.sessions, rt.settings.tz
     try:
         now = parse_instant(args.now, tz)
     except ValueError:
@@ -85,7 +73,7 @@ async def _jobs_run(sessions: async_sessionmaker[AsyncSession], tz: tzinfo, args
         print(f"没有这些任务：{', '.join(unknown)}（可选：{', '.join(JOBS)}）", file=sys.stderr)
         return 2
     async with sessions() as session:
-        before = (await session.execute(select(func.coalesce(func.max(OutboxMessage.id), 0)))).scalar_one()
+        before = await last_outbox_id(session)
     run = JobRun(now=now, tz=tz)
     done = await run_jobs(sessions, run, only)
     print(f"xinfeng jobs run — 按 {now.astimezone(tz):%Y-%m-%d %H:%M %z} 运行一次")
@@ -96,9 +84,7 @@ async def _jobs_run(sessions: async_sessionmaker[AsyncSession], tz: tzinfo, args
         status = "失败（见日志）" if n < 0 else f"{n}"
         print(f"  {job}: {status}" + (f" — {'；'.join(notes[job])}" if notes[job] else ""))
     async with sessions() as session:
-        rows = (await session.execute(
-            select(OutboxMessage).where(OutboxMessage.id > before).order_by(OutboxMessage.id)
-        )).scalars().all()
+        rows = await enqueued_after(session, before)
     print(f"入队消息 {len(rows)} 条" + ("（由 xinfeng run 的投递程序发出）：" if rows else "：没有需要发送的。"))
     by_kind: dict[str, list[Any]] = defaultdict(list)
     for row in rows:
@@ -114,10 +100,11 @@ async def _jobs_run(sessions: async_sessionmaker[AsyncSession], tz: tzinfo, args
     return 1 if any(n < 0 for n in done.values()) else 0
 
 
-async def _jobs_list(sessions: async_sessionmaker[AsyncSession], tz: tzinfo, args: argparse.Namespace,
-                     now: datetime) -> int:
+async def _jobs_list(rt: Runtime, args: argparse.Namespace) -> int:
+    """Print every firing from `--from` (default now) for `--days` days, overdue ones flagged."""
     from scheduler.upcoming import upcoming
 
+    sessions, tz, now = rt.sessions, rt.settings.tz, rt.clock.now()
     try:
         start = parse_instant(args.start, tz) if args.start else now
     except ValueError:
@@ -132,9 +119,11 @@ async def _jobs_list(sessions: async_sessionmaker[AsyncSession], tz: tzinfo, arg
     return 0
 
 
-async def _schedule_list(sessions: async_sessionmaker[AsyncSession], tz: tzinfo, now: datetime) -> int:
+async def _schedule_list(rt: Runtime, args: argparse.Namespace) -> int:
+    """Print every rule with its next firing."""
     from storage.scheduling.rules import list_rules, recurrence_of
 
+    sessions, tz, now = rt.sessions, rt.settings.tz, rt.clock.now()
     async with sessions() as session:
         rules = await list_rules(session)
     if not rules:
@@ -151,14 +140,15 @@ async def _schedule_list(sessions: async_sessionmaker[AsyncSession], tz: tzinfo,
     return 0
 
 
-async def _schedule_change(sessions: async_sessionmaker[AsyncSession], tz: tzinfo, args: argparse.Namespace,
-                           now: datetime) -> int:
+async def _schedule_change(rt: Runtime, args: argparse.Namespace) -> int:
+    """Set, switch off (`关闭`) or clear a unit's rule, audited as done from the command line."""
     from handlers.activities.moral_day import OFF_WORDS, rule_text
     from handlers.language.rule_parser import parse_rule
     from storage import audit
     from storage.people.network import unit_by_code
     from storage.scheduling.rules import clear_rule, set_rule
 
+    sessions, tz, now = rt.sessions, rt.settings.tz, rt.clock.now()
     async with sessions() as session:
         unit = await unit_by_code(session, args.unit_code)
         if unit is None:
@@ -188,12 +178,11 @@ async def _schedule_change(sessions: async_sessionmaker[AsyncSession], tz: tzinf
     return 0
 
 
-async def seed_demo_schedules(sessions: async_sessionmaker[AsyncSession], now: datetime) -> list[str]:
+async def seed_demo_schedules(sessions: Sessions, now: datetime) -> list[str]:
     """Give the demo county its moral activity day, unless a rule is already set there."""
     from handlers.language.rule_parser import parse_rule
     from storage.people.network import unit_by_code
-    from storage.models.scheduling import ScheduleRule
-    from storage.scheduling.rules import MORAL_DAY, set_rule
+    from storage.scheduling.rules import MORAL_DAY, own_rule, set_rule
 
     seeded = []
     async with sessions() as session:
@@ -202,9 +191,7 @@ async def seed_demo_schedules(sessions: async_sessionmaker[AsyncSession], now: d
             rec = parse_rule(text)
             if unit is None or rec is None:
                 continue
-            exists = (await session.execute(select(ScheduleRule.id).where(
-                ScheduleRule.org_unit_id == unit.id, ScheduleRule.job == MORAL_DAY))).first()
-            if exists is None:
+            if await own_rule(session, unit.id, MORAL_DAY) is None:
                 await set_rule(session=session, unit_id=unit.id, job=MORAL_DAY, recurrence=rec, now=now)
                 seeded.append(f"{unit.name} 道德活动日 {rec.describe()}")
         await session.commit()

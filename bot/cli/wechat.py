@@ -16,8 +16,6 @@ from typing import Any
 
 from bot.settings import Settings
 
-COMMANDS = ("wechat", "wecom")
-
 
 def add_commands(sub: Any) -> None:
     """Register the `wechat` and `wecom` sub-commands on the main parser."""
@@ -25,20 +23,16 @@ def add_commands(sub: Any) -> None:
     wechat_sub = wechat.add_subparsers(dest="wechat_action", required=True)
     menu = wechat_sub.add_parser("menu", help="install the custom menu (点单 / 我的 / 更多)")
     menu.add_argument("--print", action="store_true", help="print the menu JSON instead of installing it")
+    menu.set_defaults(run=_menu)
     wecom = sub.add_parser("wecom", help="WeCom app set-up")
     wecom_sub = wecom.add_subparsers(dest="wecom_action", required=True)
     group = wecom_sub.add_parser("group", help="create and bind a team's WeCom group chat: xinfeng wecom group TEAM_CODE")
     group.add_argument("team_code")
-
-
-async def run_command(settings: Settings, args: argparse.Namespace) -> int:
-    """Run one `wechat` or `wecom` sub-command."""
-    if args.command == "wechat":
-        return await _menu(settings, args)
-    return await _group(settings, args.team_code)
+    group.set_defaults(run=_group)
 
 
 async def _menu(settings: Settings, args: argparse.Namespace) -> int:
+    """Install the Official Account's menu (or print it with `--print`)."""
     from bot.channels.wechat.channel import DEFAULT_MENU, official_account_api
     from bot.channels.wechat.api import WeChatApiError
     from storage.clock import SystemClock
@@ -69,24 +63,24 @@ async def _menu(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _group(settings: Settings, team_code: str) -> int:
-    from sqlalchemy import select
-
+async def _group(settings: Settings, args: argparse.Namespace) -> int:
+    """Create a team's WeCom group chat with its members and bind it to the team."""
     from bot.channels.wechat.api import WeChatApiError
     from bot.channels.wecom.channel import WeComChannel
     from bot.runtime import build_runtime, migrate
-    from storage.models import Team
+    from storage.people.network import teams_named
 
+    team_code = args.team_code
     if not (settings.wecom_corp_id and settings.wecom_secret and settings.wecom_agent_id is not None
             and settings.wecom_token and settings.wecom_aes_key):
         print("请先设置 XINFENG_WECOM_CORP_ID、_AGENT_ID、_SECRET、_TOKEN 和 _AES_KEY。", file=sys.stderr)
         return 2
     await migrate(settings)
     rt = await build_runtime(settings)
-    channel = WeComChannel.from_settings(settings, rt, kick=lambda: None)
+    channel = WeComChannel.from_runtime(settings, rt, lambda: None)
     try:
         async with rt.sessions() as session:
-            team = (await session.execute(select(Team).where(Team.code == team_code))).scalar_one_or_none()
+            team = next((t for t in await teams_named(session, team_code) if t.code == team_code), None)
         if team is None:
             print(f"没有队伍代码为「{team_code}」的队伍。", file=sys.stderr)
             return 1

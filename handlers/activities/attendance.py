@@ -5,19 +5,29 @@ location near the activity also works) and checks out when leaving; hours are th
 between, capped at the activity's length. The captain verifies them — all at once or
 person by person, correcting where needed — and only verified hours reach the ledger.
 Nobody checked in by start + 30 min is a no-show (`mark_no_shows_due`, run by the
-scheduler); the captain can undo that.
+scheduler); the captain can undo that. The changes themselves are the domain actions in
+`handlers.activities.actions.attendance`; this module parses the commands and answers.
 """
 
 from __future__ import annotations
 
 import re
-from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
+from handlers.activities.actions.attendance import (
+    BatchVerdict,
+    HoursVerdict,
+    Verdict,
+    check_in,
+    check_out,
+    mark_no_shows,
+    undo_no_show,
+    verify_all_hours,
+    verify_hours,
+)
+from handlers.activities.refusal import Refused
 from handlers.activities.texts import (
     aref,
     clock_text,
@@ -25,28 +35,18 @@ from handlers.activities.texts import (
     load_activity,
     when_text,
 )
+from handlers.core.act import Act
 from handlers.core.context import Context
 from handlers.core.leadership import may_lead
 from handlers.core.messages import Button
-from handlers.core.notify import Notifier
 from handlers.core.router import Router
 from handlers.core.texts import hours_text, usage
 from handlers.language.textnorm import parse_hours
-from storage import audit
 from storage.activities.activities import roster
-from storage.activities.attendance import (
-    CheckResult,
-    check_in,
-    check_out,
-    length_hours,
-    mark_no_shows,
-    parse_location,
-    undo_no_show,
-    verify_hours,
-)
+from storage.activities.attendance import CheckResult, length_hours, parse_location
+from storage.db import Session, load
 from storage.models import Person, Team
 from storage.models.activities import Activity, ActivitySignup
-from storage.people.network import captains_of
 
 router = Router("attendance")
 
@@ -61,7 +61,7 @@ def _check_in_problem(ctx: Context, activity: Activity, result: CheckResult, dis
         CheckResult.already: f"您已经签到过{a} 了。",
         CheckResult.not_signed: f"您没有报名{a}，不能签到。可以先发：报名 #{activity.id}",
         CheckResult.waitlisted: f"您还在{a} 的候补名单上，没有递补上，不能签到。请和队长联系。",
-        CheckResult.too_early: f"{a} {when_text(ctx, activity.starts_at, activity.ends_at)}，开始前一小时才能签到。",
+        CheckResult.too_early: f"{a} {when_text(ctx.tz, activity.starts_at, activity.ends_at)}，开始前一小时才能签到。",
         CheckResult.ended: f"{a} 已经结束，不能再签到。如果您参加了，请找队长为您核定时长。",
         CheckResult.closed: f"{a} 已取消。",
         CheckResult.need_code: f"请发签到码：签到 #{activity.id} 签到码",
@@ -73,15 +73,11 @@ def _check_in_problem(ctx: Context, activity: Activity, result: CheckResult, dis
 
 async def _do_check_in(ctx: Context, activity: Activity, code: str | None,
                        location: tuple[float, float] | None) -> None:
-    outcome = await check_in(session=ctx.session, activity_id=activity.id, volunteer_id=ctx.person.id,
-                             now=ctx.now, code=code, location=location)
+    outcome = await check_in(ctx.act, activity=activity, code=code, location=location)
     if outcome.result is not CheckResult.ok:
-        if outcome.result in (CheckResult.wrong_code, CheckResult.too_far):
-            ctx.audit("checkin", "activity", activity.id, outcome="refused", reason=outcome.result.value)
         ctx.reply(_check_in_problem(ctx, activity, outcome.result, outcome.distance_m))
         return
-    ctx.audit("checkin", "activity", activity.id, by="location" if location else "code")
-    ctx.reply(f"签到成功！{aref(activity.id)}【{activity.title}】，签到时间 {clock_text(ctx, ctx.now)}。"
+    ctx.reply(f"签到成功！{aref(activity.id)}【{activity.title}】，签到时间 {clock_text(ctx.tz, ctx.now)}。"
               f"\n离开时请发：签退 #{activity.id}", [Button("签退", f"签退 #{activity.id}")])
 
 
@@ -116,7 +112,7 @@ async def checkin_code(ctx: Context, text: str, state: dict[str, Any]) -> bool:
     if location is None and not _CODE.fullmatch(word):
         return False
     await ctx.state.clear(ctx.state_key)
-    activity = await ctx.session.get(Activity, state["activity_id"])
+    activity: Activity | None = await load(ctx.session, Activity, state["activity_id"])
     if activity is None:
         return False
     await _do_check_in(ctx, activity, None if location else word, location)
@@ -129,10 +125,9 @@ async def checkout(ctx: Context, args: str) -> None:
     activity = await load_activity(ctx, args, "签退", "签退 #3")
     if activity is None:
         return
-    outcome = await check_out(session=ctx.session, activity_id=activity.id, volunteer_id=ctx.person.id, now=ctx.now)
+    outcome = await check_out(ctx.act, activity=activity)
     a = aref(activity.id)
     if outcome.result is CheckResult.ok:
-        ctx.audit("checkout", "activity", activity.id, hours=str(outcome.hours))
         ctx.reply(f"签退成功，辛苦了！{a} 本次 {hours_text(outcome.hours)} 小时（从签到算起，最多按活动时长 "
                   f"{hours_text(length_hours(activity))} 小时计）。队长核定后计入您的志愿时长。")
         return
@@ -146,16 +141,21 @@ async def checkout(ctx: Context, args: str) -> None:
 # ---------------------------------------------------------------- the captain's side
 
 
-async def _led_activity(ctx: Context, args: str, command: str, example: str) -> tuple[Activity, Team] | None:
+async def _led_activity(ctx: Context, args: str, command: str, example: str) -> Activity | None:
+    """The activity named, when the person may see its roster; refuses (audited) otherwise.
+
+    Only for what reads the roster (the sheet, a usage hint): what changes it is checked again
+    by the action itself.
+    """
     activity = await load_activity(ctx, args, command, example)
     if activity is None:
         return None
-    team = await ctx.session.get(Team, activity.team_id)
+    team: Team | None = await load(ctx.session, Team, activity.team_id)
     if team is None or not await may_lead(ctx, team):
         ctx.refuse(f"只有「{team.name if team else '本队'}」的队长或管理员可以{command.split()[0]}。",
                    "verify_hours" if command.startswith("核时") else "undo_no_show", "activity", activity.id)
         return None
-    return activity, team
+    return activity
 
 
 def _line(ctx: Context, signup: ActivitySignup, person: Person) -> str:
@@ -166,9 +166,9 @@ def _line(ctx: Context, signup: ActivitySignup, person: Person) -> str:
     elif signup.checkin_at is None:
         state = "未签到"
     elif signup.checkout_at is None:
-        state = f"签到 {clock_text(ctx, signup.checkin_at)}，未签退"
+        state = f"签到 {clock_text(ctx.tz, signup.checkin_at)}，未签退"
     else:
-        state = (f"签到 {clock_text(ctx, signup.checkin_at)} 签退 {clock_text(ctx, signup.checkout_at)}"
+        state = (f"签到 {clock_text(ctx.tz, signup.checkin_at)} 签退 {clock_text(ctx.tz, signup.checkout_at)}"
                  f" → {hours_text(signup.hours)} 小时")
     return f"{person.name}：{state}"
 
@@ -177,7 +177,7 @@ async def _show_sheet(ctx: Context, activity: Activity) -> None:
     rows = await roster(session=ctx.session, activity_id=activity.id)
     signed = [(s, p) for s, p in rows if s.status == "signed"]
     waiting = [p.name for s, p in rows if s.status == "waitlisted"]
-    lines = [f"{aref(activity.id)}【{activity.title}】{when_text(ctx, activity.starts_at, activity.ends_at)}",
+    lines = [f"{aref(activity.id)}【{activity.title}】{when_text(ctx.tz, activity.starts_at, activity.ends_at)}",
              f"{code_text(ctx, activity)}；时长上限 {hours_text(length_hours(activity))} 小时"]
     lines += [f"{i}. {_line(ctx, s, p)}" for i, (s, p) in enumerate(signed, 1)] or ["还没有人报名。"]
     if waiting:
@@ -187,131 +187,85 @@ async def _show_sheet(ctx: Context, activity: Activity) -> None:
     ctx.reply("\n".join(lines), [Button("全部核定", f"核时 #{activity.id} 全部")] if signed else None)
 
 
-async def _credit(ctx: Context, activity: Activity, signup: ActivitySignup, person: Person, hours: Decimal) -> bool:
-    hours = hours.quantize(Decimal("0.01"))
-    if not await verify_hours(session=ctx.session, signup_id=signup.id, hours=hours, by_id=ctx.person.id, now=ctx.now):
-        return False
-    ctx.audit("verify_hours", "activity", activity.id, volunteer_id=person.id, hours=str(hours),
-              corrected=None if signup.hours is None or Decimal(signup.hours) == hours else str(signup.hours))
-    await ctx.notify(person, f"您在{aref(activity.id)}【{activity.title}】的 {hours_text(hours)} 小时志愿时长已由"
-                             f"{ctx.person.name}核定，计入您的志愿时长。谢谢您！", ref=f"activity:{activity.id}")
-    return True
-
-
 @router.command("核时", "/verify")
 async def verify(ctx: Context, args: str) -> None:
     """The captain lists (核时 #3), verifies all (核时 #3 全部) or sets one person's hours (核时 #3 张三 2小时)."""
-    found = await _led_activity(ctx, args, "核时 #活动号", "核时 #3 全部")
-    if found is None:
-        return
-    activity, _team = found
     parts = args.split()
-    if len(parts) == 1:
-        await _show_sheet(ctx, activity)
+    if len(parts) <= 1:
+        activity = await _led_activity(ctx, args, "核时 #活动号", "核时 #3 全部")
+        if activity is not None:
+            await _show_sheet(ctx, activity)
+        return
+    activity = await load_activity(ctx, args, "核时 #活动号", "核时 #3 全部")
+    if activity is None:
         return
     if parts[1].lower() in ALL_WORDS:
-        await _verify_all(ctx, activity)
-    else:
-        await _verify_one(ctx, activity, parts[1], " ".join(parts[2:]))
-
-
-async def _verify_all(ctx: Context, activity: Activity) -> None:
-    done, waiting = [], []
-    for signup, person in await roster(session=ctx.session, activity_id=activity.id):
-        if signup.status != "signed" or signup.verified or signup.no_show:
-            continue
-        if signup.checkout_at is None or not signup.hours or Decimal(signup.hours) <= 0:
-            waiting.append(person.name)
-            continue
-        if await _credit(ctx, activity, signup, person, Decimal(signup.hours)):
-            done.append(f"{person.name} {hours_text(signup.hours)} 小时")
-    a = aref(activity.id)
-    lines = [f"{a} 已核定：" + "、".join(done) if done else f"{a} 没有可以直接核定的时长。"]
-    if waiting:
-        lines.append("还没有可核定时长的（未签到、未签退或不足 0.01 小时）：" + "、".join(waiting)
-                     + f"。请逐人核定：核时 #{activity.id} 姓名 2小时")
-    ctx.reply("\n".join(lines))
-
-
-async def _verify_one(ctx: Context, activity: Activity, name: str, hours_word: str) -> None:
-    a = aref(activity.id)
-    match = [(s, p) for s, p in await roster(session=ctx.session, activity_id=activity.id)
-             if p.name == name and s.status == "signed"]
-    if not match:
-        ctx.reply(f"{name} 不在{a} 的报名名单上。发送「核时 #{activity.id}」查看名单。")
+        batch = await verify_all_hours(ctx.act, activity=activity)
+        ctx.reply(batch.reason if isinstance(batch, Refused) else _batch_text(activity, batch))
         return
-    signup, person = match[0]
-    if signup.verified:
-        ctx.reply(f"{name} 在{a} 的时长已核定为 {hours_text(signup.hours)} 小时，不能再改。")
-        return
-    if signup.no_show:
-        ctx.reply(f"{name} 被记为缺席。如果他/她来了，请先发：撤销缺席 #{activity.id} {name}")
-        return
+    name, hours_word = parts[1], " ".join(parts[2:])
+    hours = None
     if hours_word:
         parsed = parse_hours(hours_word)
         if parsed is None:
             ctx.reply(usage(f"核时 #{activity.id} 姓名 小时数", f"核时 #{activity.id} {name} 2小时"))
             return
         hours = Decimal(str(parsed))
-    elif signup.hours and Decimal(signup.hours) > 0:
-        hours = Decimal(signup.hours)
-    else:
-        ctx.reply(f"{name} 还没有签到签退的时长，请写上小时数：核时 #{activity.id} {name} 2小时")
-        return
-    cap = length_hours(activity)
-    if hours > cap:
-        ctx.reply(f"时长不能超过活动时长 {hours_text(cap)} 小时。")
-        return
-    if signup.checkin_at is None and activity.starts_at > ctx.now:
-        ctx.reply(f"{a} 还没有开始，开始后才能核定时长。")
-        return
-    if await _credit(ctx, activity, signup, person, hours):
-        ctx.reply(f"已核定 {name} 在{a} 的时长：{hours_text(hours)} 小时。")
-    else:
-        ctx.reply(f"{name} 的时长没有核定成功（可能刚被核定过），请发「核时 #{activity.id}」查看。")
+    verdict = await verify_hours(ctx.act, activity=activity, name=name, hours=hours)
+    ctx.reply(verdict.reason if isinstance(verdict, Refused) else _verdict_text(activity, name, verdict))
+
+
+def _batch_text(activity: Activity, batch: BatchVerdict) -> str:
+    a = aref(activity.id)
+    done = [f"{name} {hours_text(hours)} 小时" for name, hours in batch.done]
+    lines = [f"{a} 已核定：" + "、".join(done) if done else f"{a} 没有可以直接核定的时长。"]
+    if batch.waiting:
+        lines.append("还没有可核定时长的（未签到、未签退或不足 0.01 小时）：" + "、".join(batch.waiting)
+                     + f"。请逐人核定：核时 #{activity.id} 姓名 2小时")
+    return "\n".join(lines)
+
+
+def _verdict_text(activity: Activity, name: str, verdict: HoursVerdict) -> str:
+    a, n = aref(activity.id), activity.id
+    return {
+        Verdict.verified: f"已核定 {name} 在{a} 的时长：{hours_text(verdict.hours)} 小时。",
+        Verdict.not_listed: f"{name} 不在{a} 的报名名单上。发送「核时 #{n}」查看名单。",
+        Verdict.already: f"{name} 在{a} 的时长已核定为 {hours_text(verdict.hours)} 小时，不能再改。",
+        Verdict.no_show: f"{name} 被记为缺席。如果他/她来了，请先发：撤销缺席 #{n} {name}",
+        Verdict.needs_hours: f"{name} 还没有签到签退的时长，请写上小时数：核时 #{n} {name} 2小时",
+        Verdict.over_cap: f"时长不能超过活动时长 {hours_text(verdict.hours)} 小时。",
+        Verdict.not_started: f"{a} 还没有开始，开始后才能核定时长。",
+        Verdict.failed: f"{name} 的时长没有核定成功（可能刚被核定过），请发「核时 #{n}」查看。",
+    }[verdict.verdict]
 
 
 @router.command("撤销缺席", "/undo_noshow")
 async def undo(ctx: Context, args: str) -> None:
     """The captain clears a no-show: 撤销缺席 #3 张三."""
-    found = await _led_activity(ctx, args, "撤销缺席 #活动号 姓名", "撤销缺席 #3 张三")
-    if found is None:
-        return
-    activity, _team = found
     parts = args.split()
     if len(parts) < 2:
-        ctx.reply(usage("撤销缺席 #活动号 姓名", f"撤销缺席 #{activity.id} 张三"))
+        activity = await _led_activity(ctx, args, "撤销缺席 #活动号 姓名", "撤销缺席 #3 张三")
+        if activity is not None:
+            ctx.reply(usage("撤销缺席 #活动号 姓名", f"撤销缺席 #{activity.id} 张三"))
+        return
+    activity = await load_activity(ctx, args, "撤销缺席 #活动号 姓名", "撤销缺席 #3 张三")
+    if activity is None:
         return
     name = parts[1]
-    match = [p for s, p in await roster(session=ctx.session, activity_id=activity.id) if p.name == name]
-    if not match or not await undo_no_show(session=ctx.session, activity_id=activity.id, volunteer_id=match[0].id):
+    undone = await undo_no_show(ctx.act, activity=activity, name=name)
+    if isinstance(undone, Refused):
+        ctx.reply(undone.reason)
+    elif not undone:
         ctx.reply(f"{name} 在{aref(activity.id)} 没有缺席记录。")
-        return
-    ctx.audit("undo_no_show", "activity", activity.id, volunteer_id=match[0].id)
-    ctx.reply(f"已撤销 {name} 在{aref(activity.id)} 的缺席记录。核定时长：核时 #{activity.id} {name} 2小时")
-    await ctx.notify(match[0], f"{ctx.person.name}撤销了您在{aref(activity.id)}【{activity.title}】的缺席记录。")
+    else:
+        ctx.reply(f"已撤销 {name} 在{aref(activity.id)} 的缺席记录。核定时长：核时 #{activity.id} {name} 2小时")
 
 
-async def mark_no_shows_due(session: AsyncSession, now: datetime) -> int:
+async def mark_no_shows_due(session: Session, now: datetime, tz: tzinfo = UTC) -> int:
     """Mark everyone not checked in by start + 30 min as a no-show and tell the captains; idempotent.
 
-    Meant for the scheduler's job list (same signature as its other jobs).
+    Meant for the scheduler's job list (same signature as its other jobs); the work is the
+    `mark_no_shows` action, run with no actor. Its message names no time of day, so the zone
+    only matters to a caller that has one to pass.
     """
-    marked = await mark_no_shows(session=session, now=now)
-    by_activity: dict[int, list[int]] = defaultdict(list)
-    for activity_id, volunteer_id in marked:
-        by_activity[activity_id].append(volunteer_id)
-    notifier = Notifier(session, now)
-    for activity_id, volunteer_ids in by_activity.items():
-        activity = await session.get(Activity, activity_id)
-        if activity is None:
-            continue
-        names = [p.name for p in [await session.get(Person, v) for v in volunteer_ids] if p is not None]
-        for volunteer_id in volunteer_ids:
-            audit.record(session, at=now, actor_id=None, action="no_show", target_type="activity",
-                         target_id=activity_id, volunteer_id=volunteer_id)
-        text = (f"{aref(activity_id)}【{activity.title}】开始 30 分钟仍未签到，已记为缺席：{'、'.join(names)}。"
-                f"如果有误（人来了但忘了签到），请发：撤销缺席 #{activity_id} 姓名")
-        for captain in await captains_of(session, activity.team_id):
-            await notifier.person(captain, text, ref=f"activity:{activity_id}")
-    return len(marked)
+    return await mark_no_shows(Act(session=session, now=now, tz=tz))

@@ -4,7 +4,8 @@
 `道德日 每月5日 8点` (or `道德日 <地区> 每月第一个周六 9点` for a unit inside it), switches it
 off with `道德日 关闭`, and lets a unit follow the one above again with `道德日 跟随上级`.
 A rule set at a unit covers everything under it unless a lower unit sets its own (PRODUCT.md
-§2, §6). Every change and every refusal is audited. The scheduler sends the day's message.
+§2, §6). The change is the `set_moral_day` action, which audits it and every refusal. The
+scheduler sends the day's message, written by `moral_day_text` here.
 """
 
 from __future__ import annotations
@@ -13,8 +14,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 
-from sqlalchemy import select
-
+from handlers.activities.actions.moral_day import (
+    MoralDayChange,
+    RegionNotFound,
+    Switch,
+    set_moral_day,
+)
+from handlers.activities.refusal import Refused
 from handlers.core.context import Context
 from handlers.core.permissions import admin_units
 from handlers.core.places import village_core
@@ -25,10 +31,8 @@ from storage.models import OrgUnit
 from storage.scheduling.recurrence import WEEKDAY_ZH, Recurrence
 from storage.scheduling.rules import (
     MORAL_DAY,
-    clear_rule,
     effective_rule,
     recurrence_of,
-    set_rule,
 )
 
 router = Router("moral_day")
@@ -121,24 +125,6 @@ async def show_rule(ctx: Context) -> None:
     ctx.reply("\n".join(parts))
 
 
-async def _target_unit(ctx: Context, region: str, scopes: list[OrgUnit]) -> OrgUnit | None:
-    """The unit a change applies to: the named one inside my scope, else my highest admin unit."""
-    if not region:
-        return min(scopes, key=lambda u: len(u.path))
-    found = (await ctx.session.execute(
-        select(OrgUnit).where((OrgUnit.code == region) | OrgUnit.name.contains(region, autoescape=True))
-        .order_by(OrgUnit.path)
-    )).scalars().all()
-    inside = [u for u in found if any(u.path.startswith(s.path) for s in scopes)]
-    if inside:
-        return min(inside, key=lambda u: len(u.path))
-    if found:
-        ctx.refuse(f"「{region}」不在您管辖的范围内，不能设置它的道德活动日。", "moral_day_set", "org_unit", found[0].id)
-    else:
-        ctx.reply(f"没有找到「{region}」。")
-    return None
-
-
 def _split(args: str) -> tuple[str, str, Recurrence | None]:
     """(region, action word, rule): "北票 每月5日 8点" → ("北票", "", rule)."""
     words = args.split()
@@ -158,31 +144,27 @@ async def moral_day(ctx: Context, args: str) -> None:
     if not args:
         await show_rule(ctx)
         return
-    scopes = await admin_units(ctx)
-    if not scopes:
-        ctx.refuse("只有文明实践中心、所、站的管理员可以设置道德活动日。发送「道德日」可以查看。", "moral_day_set")
-        return
     region, word, rule = _split(args)
     if rule is None and not word:
         ctx.reply(usage("道德日 每月5日 8点（或：每月第一个周六 9点）", "道德日 每月5日 8点"))
         return
-    unit = await _target_unit(ctx, region, scopes)
-    if unit is None:
-        return
-    if word in INHERIT_WORDS:
-        if not await clear_rule(session=ctx.session, unit_id=unit.id, job=MORAL_DAY):
-            ctx.reply(f"{unit.name}本来就跟随上级设置。")
-            return
-        ctx.audit("moral_day_set", "org_unit", unit.id, rule="inherit")
-        await ctx.session.flush()
-        ctx.reply(f"好的，{unit.name}今后跟随上级的道德活动日。\n" + await _describe_for(ctx, unit))
-        return
-    await set_rule(session=ctx.session, unit_id=unit.id, job=MORAL_DAY, recurrence=rule, now=ctx.now,
-                   by_person_id=ctx.person.id)
-    if rule is None:
-        ctx.audit("moral_day_set", "org_unit", unit.id, rule="off")
-        ctx.reply(f"好的，已关闭{unit.name}及下属单位的道德活动日提醒。")
-        return
-    ctx.audit("moral_day_set", "org_unit", unit.id, rule=rule.describe())
-    ctx.reply(f"已设置：{unit.name}及下属单位的道德活动日为{rule_text(rule)}。\n{next_text(rule, ctx.now, ctx.tz)}"
-              "，届时先发到各队伍群，再私信开启了通知的志愿者。")
+    change = rule if rule is not None else (Switch.inherit if word in INHERIT_WORDS else Switch.off)
+    outcome = await set_moral_day(ctx.act, region=region, change=change)
+    if isinstance(outcome, Refused):
+        ctx.reply(outcome.reason)
+    elif isinstance(outcome, RegionNotFound):
+        ctx.reply(f"没有找到「{outcome.region}」。")
+    else:
+        ctx.reply(await _changed_text(ctx, outcome))
+
+
+async def _changed_text(ctx: Context, done: MoralDayChange) -> str:
+    unit, change = done.unit, done.change
+    if change is Switch.inherit and not done.changed:
+        return f"{unit.name}本来就跟随上级设置。"
+    if change is Switch.inherit:
+        return f"好的，{unit.name}今后跟随上级的道德活动日。\n" + await _describe_for(ctx, unit)
+    if change is Switch.off:
+        return f"好的，已关闭{unit.name}及下属单位的道德活动日提醒。"
+    return (f"已设置：{unit.name}及下属单位的道德活动日为{rule_text(change)}。\n{next_text(change, ctx.now, ctx.tz)}"
+            "，届时先发到各队伍群，再私信开启了通知的志愿者。")

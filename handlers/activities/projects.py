@@ -7,25 +7,24 @@ which the captain records after an activity (受益 #3 30人).
 
 from __future__ import annotations
 
+from handlers.activities.actions.projects import (
+    MAX_NAME,
+    Problem,
+    create_project,
+    record_beneficiaries,
+)
+from handlers.activities.refusal import Refused
 from handlers.activities.texts import aref, load_activity
 from handlers.core.context import Context
-from handlers.core.leadership import led_teams, may_lead
+from handlers.core.leadership import led_teams
 from handlers.core.permissions import admin_units
 from handlers.core.router import Router
 from handlers.core.texts import usage
 from handlers.language.textnorm import parse_number
-from storage.activities.activities import record_beneficiaries
-from storage.activities.projects import (
-    create_project,
-    project_figures,
-    projects_for_unit,
-)
-from storage.models import OrgUnit, Team
+from storage.activities.projects import project_figures, projects_for_unit
+from storage.people.network import get_unit
 
 router = Router("projects")
-
-MAX_NAME = 50
-MAX_SERVED = 1_000_000
 
 
 @router.command("项目", "/project")
@@ -39,22 +38,15 @@ async def project(ctx: Context, args: str) -> None:
 
 
 async def _create(ctx: Context, name: str) -> None:
-    scopes = sorted(await admin_units(ctx), key=lambda u: len(u.path))
-    if not scopes:
-        ctx.refuse("只有中心、所、站的管理员可以新建项目。", "project_create")
-        return
-    if len(name) > MAX_NAME or any(c in name for c in ":：#"):
+    outcome = await create_project(ctx.act, name=name)
+    if isinstance(outcome, Refused):
+        ctx.reply(outcome.reason)
+    elif outcome.unit is None:  # Problem.bad_name: no unit was chosen
         ctx.reply(f"项目名称请控制在 {MAX_NAME} 字以内，不要带「:」「#」。")
-        return
-    unit = scopes[0]
-    created = await create_project(session=ctx.session, org_unit_id=unit.id, name=name, now=ctx.now,
-                                   created_by_id=ctx.person.id)
-    if created is None:
-        ctx.reply(f"「{unit.name}」已经有「{name}」项目了。发送「项目」查看。")
-        return
-    await ctx.session.flush()
-    ctx.audit("project_create", "project", created.id, org_unit_id=unit.id)
-    ctx.reply(f"已在「{unit.name}」新建项目「{name}」。\n队长发布活动时写上「项目:{name}」，活动就归入这个项目。")
+    elif outcome.problem is Problem.exists:
+        ctx.reply(f"「{outcome.unit.name}」已经有「{name}」项目了。发送「项目」查看。")
+    else:
+        ctx.reply(f"已在「{outcome.unit.name}」新建项目「{name}」。\n队长发布活动时写上「项目:{name}」，活动就归入这个项目。")
 
 
 async def _list(ctx: Context) -> None:
@@ -64,7 +56,7 @@ async def _list(ctx: Context) -> None:
     else:
         ids: set[int] = set()
         for team in await led_teams(ctx):
-            unit = await ctx.session.get(OrgUnit, team.org_unit_id)
+            unit = await get_unit(ctx.session, team.org_unit_id)
             if unit is not None:
                 ids |= {p.id for p in await projects_for_unit(session=ctx.session, unit=unit)}
         figures = await project_figures(session=ctx.session, project_ids=sorted(ids)) if ids else []
@@ -84,15 +76,16 @@ async def served(ctx: Context, args: str) -> None:
     activity = await load_activity(ctx, args, "受益 #活动号 人数", "受益 #3 30人")
     if activity is None:
         return
-    team = await ctx.session.get(Team, activity.team_id)
-    if team is None or not await may_lead(ctx, team):
-        ctx.refuse("只有本队队长或管理员可以记录受益人数。", "record_beneficiaries", "activity", activity.id)
-        return
     parts = args.split()
     count = parse_number(parts[1].rstrip("人名位")) if len(parts) > 1 else None
-    if count is None or count != int(count) or not 0 <= count <= MAX_SERVED:
-        ctx.reply(usage("受益 #活动号 人数", f"受益 #{activity.id} 30人"))
+    hint = usage("受益 #活动号 人数", f"受益 #{activity.id} 30人")
+    if count is None or count != int(count):
+        ctx.reply(hint)
         return
-    await record_beneficiaries(session=ctx.session, activity_id=activity.id, count=int(count))
-    ctx.audit("record_beneficiaries", "activity", activity.id, count=int(count))
-    ctx.reply(f"已记录{aref(activity.id)}【{activity.title}】受益 {int(count)} 人。")
+    recorded = await record_beneficiaries(ctx.act, activity=activity, count=int(count))
+    if isinstance(recorded, Refused):
+        ctx.reply(recorded.reason)
+    elif isinstance(recorded, Problem):
+        ctx.reply(hint)
+    else:
+        ctx.reply(f"已记录{aref(activity.id)}【{activity.title}】受益 {recorded} 人。")

@@ -1,9 +1,11 @@
 """From an inbound message to committed effects: store, resolve, route, commit — exactly once.
 
-The message is stored (deduplicated by its channel id) before anything else, and marked
-processed in the same transaction as its effects, so a redelivery is a no-op and a crash
-leaves it to be processed again. An error rolls the effects back and the user gets a polite
-apology, never a stack trace.
+Two steps, driven by the channel kit (`bot/channels/base.py`): `store` keeps the message
+(deduplicated by its platform id) before the platform is told it arrived, and `process`
+handles a stored row, marking it processed in the same transaction as its effects — so a
+redelivery is a no-op and a crash leaves it to be processed again (the kit's sweeper does).
+An error rolls the effects back and the user gets a polite apology, never a stack trace.
+`handle` runs both steps at once, for tests and scripts that need no lanes.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from handlers.language.textnorm import normalize
 from storage.clock import Clock
 from storage.db import Session, Sessions
 from storage.messaging.inbox import claim_inbound, store_inbound
+from storage.messaging.reach import revive_chat
 from storage.messaging.state import SqlStateStore
 from storage.models import OutboxMessage
 from storage.people.identities import resolve_identity, roles_of
@@ -39,11 +42,11 @@ class Engine:
     public_url: str = ""
 
     async def handle(self, msg: InboundMessage) -> list[OutboxMessage] | None:
-        """Process one inbound message; None if it was a redelivery of one already stored."""
+        """Store and process one message at once (tests, scripts); None if it was a redelivery."""
         row_id = await self.store(msg)
         if row_id is None:
             return None
-        return await self.process_stored(row_id, msg)
+        return await self.process(row_id, msg)
 
     async def store(self, msg: InboundMessage) -> int | None:
         """Store a message before acknowledging it to the platform; None if it was seen before."""
@@ -56,7 +59,7 @@ class Engine:
                 now=self.clock.now(),
             )
 
-    async def process_stored(self, row_id: int, msg: InboundMessage) -> list[OutboxMessage]:
+    async def process(self, row_id: int, msg: InboundMessage) -> list[OutboxMessage]:
         """Run the handlers for a stored message and commit effects, outbox and status together.
 
         The row is claimed first, so a worker recovering it after a crash while another still
@@ -66,6 +69,9 @@ class Engine:
             async with self.sessions() as session:
                 if not await claim_inbound(session, row_id, "processed"):
                     return []
+                if msg.chat_type == "group":
+                    # A message from a group the bot was kicked from: it is back in it.
+                    await revive_chat(session, platform=msg.platform, chat_id=msg.chat_id)
                 ctx = await self._context(session, msg)
                 await self.dispatcher.dispatch(ctx, normalize(msg.text))
                 await session.commit()

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from handlers.core.context import Context
 from handlers.language.textnorm import normalize
-from storage.models import OrgUnit, Task
 
 STATUS_ZH = {
     "submitted": "待派单",
@@ -45,33 +43,6 @@ def mask_phones_in(text: str, phone: str | None) -> str:
     if phone:
         text = text.replace(phone, mask_phone(phone))
     return text
-
-
-def task_card(ctx: Context, task: Task, unit: OrgUnit | None, *, contact: bool) -> str:
-    """A task as villagers and volunteers read it; phone and address only when `contact`."""
-    lines = [
-        f"任务 {ref(task.id)}【{task.category}】{'（急）' if task.urgent else ''}",
-        f"村/社区：{unit.name if unit else '未知'}",
-        f"时间：{_when(ctx, task)}",
-        f"内容：{task.description if contact else mask_phones_in(task.description, task.phone)}",
-    ]
-    if task.volunteers_needed > 1:
-        lines.append(f"需要人数：{task.volunteers_needed}（已接 {task.accepted_count}）")
-    if contact:
-        if task.place:
-            lines.append(f"地点：{task.place}")
-        if task.phone:
-            lines.append(f"联系电话：{task.phone}")
-    return "\n".join(lines)
-
-
-def _when(ctx: Context, task: Task) -> str:
-    if task.wanted_start is None:
-        return "尽快 / 待商定"
-    start = task.wanted_start.astimezone(ctx.tz)
-    hour = start.hour
-    part = "上午" if hour < 12 else ("下午" if hour < 18 else "晚上")
-    return f"{start.month}月{start.day}日{part}"
 
 
 def usage(command: str, example: str) -> str:

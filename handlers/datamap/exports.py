@@ -3,7 +3,8 @@
 Phones follow PRODUCT.md §2: a task's contact phone is shown to the admins over the task;
 a person's own phone only when their home unit lies in the asker's scope (or they allow
 sharing) — a volunteer from the county team who served in a village shows as 139****0021
-in that village admin's file. Files go to private chats only.
+in that village admin's file. Files go to private chats only. The command reads the words;
+the action (`export_sheet`) checks the scope, builds the file and records who took it.
 """
 
 from __future__ import annotations
@@ -12,12 +13,11 @@ import re
 from datetime import date, timedelta
 
 from handlers.core.context import Context
-from handlers.core.permissions import admin_units
 from handlers.core.router import Router
-from handlers.core.scope import region_in_scope
 from handlers.core.texts import usage
-from handlers.datamap.files import MIME, build_file
-from storage.datamap.exports import HEADERS, PhoneRule, export_rows
+from handlers.datamap.acting import Refused, Unreadable
+from handlers.datamap.actions import CHAT_ROW_LIMIT, KIND_ZH, export_sheet
+from handlers.datamap.regions import RegionNotFound
 from storage.datamap.figures import local_today
 from storage.messaging.attachments import attach
 
@@ -25,9 +25,7 @@ router = Router("exports")
 
 KINDS = {"工时": "hours", "时长": "hours", "hours": "hours", "任务": "tasks", "tasks": "tasks",
          "志愿者": "volunteers", "volunteers": "volunteers", "活动": "activities", "activities": "activities"}
-KIND_ZH = {"hours": "工时", "tasks": "任务", "volunteers": "志愿者", "activities": "活动"}
 FORMATS = {"xlsx": "xlsx", "excel": "xlsx", "表格": "xlsx", "csv": "csv"}
-CHAT_ROW_LIMIT = 20_000
 EXAMPLE = "导出 工时 蓬莱社区 2026-11-01 2026-11-30"
 _DAY = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$")
 _MONTH = re.compile(r"^(\d{4})[-/.年](\d{1,2})月?$")
@@ -82,9 +80,6 @@ async def export(ctx: Context, args: str) -> None:
         ctx.reply(usage("导出 工时|任务|志愿者|活动 [地区] [开始日期 结束日期 | 2026-11 | 本月 | 上月] [xlsx|csv]",
                         EXAMPLE))
         return
-    if ctx.in_group:
-        ctx.refuse("导出的表格里有联系方式，只能私聊发送。请私聊我发「导出」。", "export")
-        return
     rest = words[1:]
     fmt = "xlsx"
     for word in list(rest):
@@ -95,18 +90,17 @@ async def export(ctx: Context, args: str) -> None:
     region = " ".join(w for w in rest if not _is_date_word(w))
     today = local_today(ctx.now)
     period = parse_dates(date_words, today) if date_words else (today.replace(day=1), today)
-    if period is None or period[0] > period[1]:
+    outcome = await export_sheet(ctx.act, kind=kind, region=region, period=period, fmt=fmt, private=not ctx.in_group)
+    if isinstance(outcome, Refused):
+        ctx.reply(outcome.reason)
+    elif isinstance(outcome, Unreadable):
         ctx.reply(usage("日期写成 2026-11-01 2026-11-30，或 2026-11、本月、上月", EXAMPLE))
-        return
-    unit = await region_in_scope(ctx, region, "export")
-    if unit is None:
-        return
-    phones = PhoneRule(home_scopes=tuple(u.path for u in await admin_units(ctx)), task_contacts=True)
-    rows = export_rows(ctx.session, kind, unit, period[0], period[1], phones)
-    title = f"{KIND_ZH[kind]} {period[0]}~{period[1]}"
-    data, count, cut = await build_file(rows, HEADERS[kind], fmt, title=title, limit=CHAT_ROW_LIMIT)
-    name = f"{KIND_ZH[kind]}_{unit.name}_{period[0]}至{period[1]}.{fmt}"
-    ctx.audit("export", "org_unit", unit.id, kind=kind, rows=count, date_from=str(period[0]), date_to=str(period[1]))
-    note = f"\n只导出了前 {CHAT_ROW_LIMIT} 行；完整数据请缩短日期范围，或请运维用 xinfeng export 导出。" if cut else ""
-    row = ctx.reply(f"📄 {unit.name} {period[0]} 至 {period[1]} 的{KIND_ZH[kind]}：共 {count} 行，见附件。{note}")
-    await attach(ctx.session, row, kind="document", filename=name, mime=MIME[fmt], data=data, now=ctx.now)
+    elif isinstance(outcome, RegionNotFound):
+        ctx.reply(outcome.text)
+    else:
+        start, end = outcome.period
+        note = (f"\n只导出了前 {CHAT_ROW_LIMIT} 行；完整数据请缩短日期范围，或请运维用 xinfeng export 导出。"
+                if outcome.cut else "")
+        row = ctx.reply(f"📄 {outcome.unit.name} {start} 至 {end} 的{KIND_ZH[kind]}：共 {outcome.rows} 行，见附件。{note}")
+        await attach(ctx.session, row, kind="document", filename=outcome.filename, mime=outcome.mime,
+                     data=outcome.data, now=ctx.now)

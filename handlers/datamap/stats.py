@@ -11,17 +11,18 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from sqlalchemy import func, select
-
 from handlers.core.context import Context
 from handlers.core.permissions import admin_units, captain_team_ids
 from handlers.core.router import Router
-from handlers.core.scope import region_in_scope
 from handlers.core.texts import STATUS_ZH, hours_text
+from handlers.datamap.acting import Refused
 from handlers.datamap.charts import ChartUnavailable, render_chart
+from handlers.datamap.regions import RegionNotFound, find_region
 from storage.datamap.figures import Figures, children_figures, figures, local_today
+from storage.datamap.own_numbers import hours_served, orders_placed, team_size, team_tasks_closed
 from storage.messaging.attachments import attach
-from storage.models import LEVEL_ZH, HoursEntry, Task, TaskAssignment, Team, TeamMember
+from storage.models import LEVEL_ZH
+from storage.people.network import teams_by_ids
 
 log = logging.getLogger(__name__)
 
@@ -72,8 +73,12 @@ def figures_text(fig: Figures, as_of: str) -> str:
 
 async def admin_stats(ctx: Context, args: str) -> None:
     """Figures and a chart for the admin's scope or a region inside it."""
-    unit = await region_in_scope(ctx, args, "stats")
-    if unit is None:
+    unit = await find_region(ctx.act, args, "stats")
+    if isinstance(unit, Refused):
+        ctx.reply(unit.reason)
+        return
+    if isinstance(unit, RegionNotFound):
+        ctx.reply(unit.text)
         return
     fig = await figures(ctx.session, unit, ctx.now)
     kids = await children_figures(ctx.session, unit, ctx.now)
@@ -99,19 +104,14 @@ async def stats(ctx: Context, args: str) -> None:
         await admin_stats(ctx, args)
         return
     lines = []
+    teams = {t.id: t for t in await teams_by_ids(ctx.session, sorted(captain_team_ids(ctx)))}
     for team_id in sorted(captain_team_ids(ctx)):
-        team = await ctx.session.get(Team, team_id)
-        members = (await ctx.session.execute(select(func.count()).where(TeamMember.team_id == team_id))).scalar_one()
-        done = (await ctx.session.execute(
-            select(func.count(func.distinct(TaskAssignment.task_id)))
-            .join(Task, Task.id == TaskAssignment.task_id)
-            .where(TaskAssignment.team_id == team_id, Task.status == "closed")
-        )).scalar_one()
+        team = teams.get(team_id)
+        members = await team_size(ctx.session, team_id)
+        done = await team_tasks_closed(ctx.session, team_id)
         lines.append(f"「{team.name if team else team_id}」队员 {members} 人，已完成任务 {done} 个")
-    hours = (await ctx.session.execute(
-        select(func.coalesce(func.sum(HoursEntry.hours), 0)).where(HoursEntry.volunteer_id == ctx.person.id)
-    )).scalar_one()
-    ordered = (await ctx.session.execute(select(func.count()).where(Task.resident_id == ctx.person.id))).scalar_one()
+    hours = await hours_served(ctx.session, ctx.person.id)
+    ordered = await orders_placed(ctx.session, ctx.person.id)
     lines.append(f"我：点单 {ordered} 次，志愿时长 {hours_text(hours)} 小时")
     if args:
         lines.append("（地区的数据只有该地区的站长、所长和中心管理员可以查看。）")

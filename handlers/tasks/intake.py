@@ -1,7 +1,8 @@
 """点单: a villager's free-text need → a parsed draft → confirmation → a task, dispatched.
 
 The draft lives in conversation state until the villager confirms (button, "1" or "确认"),
-so nothing is created from a message they did not mean as an order.
+so nothing is created from a message they did not mean as an order. Confirming hands the
+draft to the `confirm_order` action, which creates, dispatches and tells whoever is concerned.
 """
 
 from __future__ import annotations
@@ -9,17 +10,18 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
-
 from handlers.core.context import Context
 from handlers.core.messages import Button
-from handlers.core.permissions import admin_over, secretary_over
 from handlers.core.router import Router
 from handlers.core.texts import CANCEL_WORDS, CONFIRM_WORDS, as_typed, ref, usage
 from handlers.language.request_parser import parse_request
-from handlers.tasks.dispatch import auto_dispatch
-from storage.models import OrgUnit, Person
-from storage.tasks.transitions import create_task
+from handlers.tasks.actions import Order, confirm_order
+from handlers.tasks.outcomes import Ordered, Refused
+from handlers.tasks.rights import may_order_for
+from handlers.tasks.texts import where_it_went
+from storage.models import Person
+from storage.people.identities import find_person
+from storage.people.network import get_unit
 
 router = Router("orders")
 
@@ -75,7 +77,7 @@ async def start_draft(
         await ctx.state.set(ctx.state_key, state, DRAFT_TTL)
         ctx.reply("您好！请先告诉我您住在哪个村或社区，发送：注册 村名\n例如：注册 杨家村\n注册后我会接着处理您刚才说的事。")
         return
-    unit = await ctx.session.get(OrgUnit, resident.org_unit_id)
+    unit = await get_unit(ctx.session, resident.org_unit_id)
     draft = _draft_from_text(ctx, text, written)
     draft["resident_id"] = resident.id
     await ctx.state.set(ctx.state_key, {"awaiting": "order_confirm", "draft": draft}, DRAFT_TTL)
@@ -99,15 +101,13 @@ async def order_for(ctx: Context, args: str) -> None:
     if not who or not text.strip():
         ctx.reply(usage("代点单 居民手机号或姓名 需求", "代点单 13900001111 王大娘家水管冻裂了"))
         return
-    resident = (await ctx.session.execute(
-        select(Person).where((Person.phone == who) | (Person.name == who)).order_by(Person.id)
-    )).scalars().first()
-    if resident is None or resident.org_unit_id is None:
+    resident = await find_person(ctx.session, who)
+    unit = await get_unit(ctx.session, resident.org_unit_id) if resident and resident.org_unit_id else None
+    if resident is None or unit is None:
         ctx.reply(f"没有找到已注册的居民「{who}」。")
         return
-    unit = await ctx.session.get(OrgUnit, resident.org_unit_id)
-    assert unit is not None
-    if await admin_over(ctx, unit) is None and await secretary_over(ctx, unit) is None:
+    # Refused before drafting, so nobody describes a need only to be turned away; the action checks again.
+    if not await may_order_for(ctx.act, unit):
         ctx.refuse(f"只有{unit.name}的管理员或驻村第一书记可以代这位居民点单。", "order_for", "person", resident.id)
         return
     await start_draft(ctx, text.strip(), resident=resident)
@@ -140,37 +140,19 @@ async def confirm(ctx: Context, text: str, state: dict[str, Any]) -> bool:
     if word not in CONFIRM_WORDS:
         return False
     await ctx.state.clear(ctx.state_key)
-    resident = await ctx.session.get(Person, draft["resident_id"])
-    if resident is None or resident.org_unit_id is None:
-        ctx.reply("抱歉，找不到这位居民的村/社区，请重新点单。")
-        return True
+    match await confirm_order(ctx.act, _order_from_draft(draft)):
+        case Refused(reason):
+            ctx.reply(reason)
+        case Ordered(task, team):
+            ctx.reply(f"已提交！您的任务号是 {ref(task.id)}。{where_it_went(team)}\n查看进度请发：我的")
+    return True
+
+
+def _order_from_draft(draft: dict[str, Any]) -> Order:
+    """The action's input from the draft kept in conversation state (JSON: times as ISO strings)."""
     when = None
     if draft.get("when"):
         when = (datetime.fromisoformat(draft["when"][0]), datetime.fromisoformat(draft["when"][1]))
-    task = await create_task(
-        session=ctx.session,
-        resident_id=resident.id,
-        created_by_id=ctx.person.id,
-        org_unit_id=resident.org_unit_id,
-        category=draft["category"],
-        description=draft["description"],
-        now=ctx.now,
-        wanted=when,
-        phone=draft.get("phone") or resident.phone,
-        place=draft.get("place"),
-        urgent=bool(draft.get("urgent")),
-        media=draft.get("media") or [],
-    )
-    ctx.audit("order", "task", task.id, category=task.category, on_behalf=resident.id != ctx.person.id or None)
-    # The answer goes out before the team's notifications; its text depends on where it went.
-    answer = ctx.reply(f"已提交！您的任务号是 {ref(task.id)}。")
-    await ctx.session.flush()
-    team = await auto_dispatch(ctx.session, ctx.notifier, task)
-    if team is not None:
-        tail = f"已派给「{team.name}」，有志愿者接单后我会马上告诉您。"
-    else:
-        tail = "暂时没有对口的志愿服务队，已请管理员人工派单。"
-    answer.text = f"已提交！您的任务号是 {ref(task.id)}。{tail}\n查看进度请发：我的"
-    if resident.id != ctx.person.id:
-        await ctx.notify(resident, f"{ctx.person.name}为您代点了一项服务（任务 {ref(task.id)}）：{task.description}\n{tail}")
-    return True
+    return Order(resident_id=draft["resident_id"], category=draft["category"], description=draft["description"],
+                 wanted=when, phone=draft.get("phone"), place=draft.get("place"), urgent=bool(draft.get("urgent")),
+                 media=draft.get("media") or [])

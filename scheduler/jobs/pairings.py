@@ -15,19 +15,19 @@ one is still sent if it fell due within 3 days (its month's figures, not the cur
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from sqlalchemy import exists, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
-from handlers.datamap.reports import pairing_report_text, pairing_reminder_text, wish_reminder_text
-from scheduler.job import JobRun, open_fixed_firing
-from storage.scheduling.fanout import claim_people, claimed_people, enqueue_each, people_select, set_recipients
-from storage.models import OrgUnit, Person, RoleGrant
-from storage.models.pairings import Pairing, PairingVisit
+from handlers.programmes.reminders import pairing_reminder_text, pairing_report_text, wish_reminder_text
+from scheduler.delivery import Mailing, Personal
+from scheduler.fire import Scheduled
+from scheduler.job import Fixed, JobRun, Occurrence
+from storage.db import Session
 from storage.programmes.pairings import month_bounds
-from storage.scheduling.recurrence import Recurrence, period_of
-from storage.models.wishes import Wish, WishStatus
+from storage.scheduling.duties import (
+    chasers_of, claimants_of_overdue_wishes, overdue_wishes, people_among, unit_names, unvisited_pairings,
+    volunteers_with_unvisited,
+)
+from storage.scheduling.recurrence import Recurrence
 
 REMIND_JOB, REPORT_JOB, WISH_JOB = "pairing_reminder", "pairing_report", "wish_reminder"
 REMIND_AT = Recurrence(hour=9, day_of_month=20)
@@ -37,106 +37,41 @@ WISH_OVERDUE = timedelta(days=7)
 GRACE = timedelta(days=3)
 
 
-def _unvisited(start: datetime, end: datetime, created_before: datetime) -> object:
-    visited = exists().where(PairingVisit.pairing_id == Pairing.id, PairingVisit.visited_at >= start,
-                             PairingVisit.visited_at < end)
-    return (select(Pairing.id, Pairing.volunteer_id, Pairing.org_unit_id, Pairing.household_name)
-            .where(Pairing.active.is_(True), Pairing.created_at < created_before, ~visited)
-            .order_by(Pairing.volunteer_id, Pairing.id))
+async def _pairing_reminders(session: Session, occ: Occurrence, run: JobRun) -> Mailing:
+    """Each paired volunteer's households not yet visited this month."""
+    start, end = month_bounds(occ.due, run.tz)
+    households: dict[int, list[str]] = defaultdict(list)
+    for pairing in await unvisited_pairings(session, start, end, occ.due):
+        households[pairing.volunteer_id].append(pairing.household)
+    month = occ.due.astimezone(run.tz).month
+    return Mailing(volunteers_with_unvisited(start, end, occ.due),
+                   lambda pid: pairing_reminder_text(month, households[pid]))
 
 
-async def pairing_reminders_due(sessions: async_sessionmaker[AsyncSession], run: JobRun) -> int:
-    """On the 20th: remind each volunteer of the households they have not visited this month."""
-    async with sessions() as session:
-        opened = await open_fixed_firing(sessions, session, REMIND_JOB, REMIND_AT, GRACE, run)
-        if opened is None:
-            return 0
-        fid, due = opened
-        start, end = month_bounds(due, run.tz)
-        missed = _unvisited(start, end, due).subquery()
-        await claim_people(session, job=REMIND_JOB, audience=people_select(select(missed.c.volunteer_id).distinct(), fid),
-                           now=run.now, opted_in_only=False, skip_reached_by_group=False)
-        households: dict[int, list[str]] = defaultdict(list)
-        for _, vid, _, name in await session.execute(_unvisited(start, end, due)):
-            households[vid].append(name)
-        month = due.astimezone(run.tz)
-        rows = [(pid, name, platform, address, pairing_reminder_text(month.month, households[pid]))
-                for pid, name, platform, address in await claimed_people(session, REMIND_JOB, fid)]
-        count = await enqueue_each(session, rows=rows, kind=REMIND_JOB, ref=f"{REMIND_JOB}:{period_of(due, run.tz)}",
-                                   now=run.now)
-        await set_recipients(session, fid, count)
-        await session.commit()
-    if count:
-        run.note(REMIND_JOB, f"{count} 位结对志愿者")
-    return count
+async def _pairing_reports(session: Session, occ: Occurrence, run: JobRun) -> Mailing:
+    """For each admin who chases stations, the pairings there with no visit this month."""
+    start, end = month_bounds(occ.due, run.tz)
+    by_station: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for pairing in await unvisited_pairings(session, start, end, occ.due):
+        by_station[pairing.unit_id].append((pairing.household, pairing.volunteer_name))
+    stations_of = await chasers_of(session, by_station)
+    names = await unit_names(session, by_station)
+    month = occ.due.astimezone(run.tz).month
+    return Mailing(people_among(stations_of), lambda pid: pairing_report_text(
+        month, [(names.get(s, str(s)), by_station[s]) for s in stations_of[pid]]))
 
 
-async def pairing_reports_due(sessions: async_sessionmaker[AsyncSession], run: JobRun) -> int:
-    """On the month's last day: tell station admins which pairings had no visit this month."""
-    async with sessions() as session:
-        opened = await open_fixed_firing(sessions, session, REPORT_JOB, REPORT_AT, GRACE, run)
-        if opened is None:
-            return 0
-        fid, due = opened
-        start, end = month_bounds(due, run.tz)
-        missed = (await session.execute(
-            _unvisited(start, end, due).add_columns(Person.name).join(Person, Person.id == Pairing.volunteer_id)
-        )).all()
-        by_station: dict[int, list[tuple[str, str]]] = defaultdict(list)
-        for _, _, unit_id, household, volunteer in missed:
-            by_station[unit_id].append((household, volunteer))
-        admins_at: dict[int, list[int]] = defaultdict(list)
-        for pid, uid in await session.execute(
-            select(RoleGrant.person_id, RoleGrant.org_unit_id).where(RoleGrant.role == "admin",
-                                                                     RoleGrant.org_unit_id.is_not(None))
-        ):
-            admins_at[uid].append(pid)
-        units = {u.id: u for u in (await session.execute(select(OrgUnit))).scalars()}
-        stations_of: dict[int, list[int]] = defaultdict(list)
-        for station_id in by_station:
-            path = units[station_id].path if station_id in units else f"/{station_id}/"
-            for uid in reversed([int(p) for p in path.strip("/").split("/") if p]):
-                if admins_at.get(uid):
-                    for admin in admins_at[uid]:
-                        stations_of[admin].append(station_id)
-                    break
-        await claim_people(session, job=REPORT_JOB, audience=people_select(
-            select(Person.id).where(Person.id.in_(sorted(stations_of))), fid), now=run.now,
-            opted_in_only=False, skip_reached_by_group=False)
-        month = due.astimezone(run.tz).month
-        rows = [(pid, name, platform, address, pairing_report_text(
-                    month, [(units[s].name if s in units else str(s), by_station[s]) for s in stations_of[pid]]))
-                for pid, name, platform, address in await claimed_people(session, REPORT_JOB, fid)]
-        count = await enqueue_each(session, rows=rows, kind=REPORT_JOB, ref=f"{REPORT_JOB}:{period_of(due, run.tz)}",
-                                   now=run.now)
-        await set_recipients(session, fid, count)
-        await session.commit()
-    if count:
-        run.note(REPORT_JOB, f"{count} 位站长/管理员")
-    return count
+async def _wish_reminders(session: Session, occ: Occurrence, run: JobRun) -> Mailing:
+    """Each claimant's wishes claimed over a week before this Monday and not yet fulfilled."""
+    wishes: dict[int, list[tuple[int, str, str]]] = defaultdict(list)
+    for wish in await overdue_wishes(session, occ.due - WISH_OVERDUE):
+        wishes[wish.volunteer_id].append((wish.wish_id, wish.household, wish.description))
+    return Mailing(claimants_of_overdue_wishes(occ.due - WISH_OVERDUE), lambda pid: wish_reminder_text(wishes[pid]))
 
 
-async def wish_reminders_due(sessions: async_sessionmaker[AsyncSession], run: JobRun) -> int:
-    """Mondays: remind volunteers of wishes they claimed over a week ago and have not fulfilled."""
-    async with sessions() as session:
-        opened = await open_fixed_firing(sessions, session, WISH_JOB, WISH_AT, GRACE, run)
-        if opened is None:
-            return 0
-        fid, due = opened
-        overdue = select(Wish.id, Wish.claimed_by_id, Wish.household, Wish.description).where(
-            Wish.status == WishStatus.claimed.value, Wish.claimed_at <= due - WISH_OVERDUE)
-        claimants = overdue.subquery()
-        await claim_people(session, job=WISH_JOB, audience=people_select(select(claimants.c.claimed_by_id).distinct(), fid),
-                           now=run.now, opted_in_only=False, skip_reached_by_group=False)
-        wishes: dict[int, list[tuple[int, str, str]]] = defaultdict(list)
-        for wid, vid, household, description in await session.execute(overdue.order_by(Wish.id)):
-            wishes[vid].append((wid, household, description))
-        rows = [(pid, name, platform, address, wish_reminder_text(wishes[pid]))
-                for pid, name, platform, address in await claimed_people(session, WISH_JOB, fid)]
-        count = await enqueue_each(session, rows=rows, kind=WISH_JOB, ref=f"{WISH_JOB}:{period_of(due, run.tz)}",
-                                   now=run.now)
-        await set_recipients(session, fid, count)
-        await session.commit()
-    if count:
-        run.note(WISH_JOB, f"{count} 位认领人")
-    return count
+PAIRING_REMINDER_JOB = Scheduled(REMIND_JOB, Fixed(REMIND_AT, GRACE), Personal(
+    compose=_pairing_reminders, note=lambda n: f"{n} 位结对志愿者" if n else None))
+PAIRING_REPORT_JOB = Scheduled(REPORT_JOB, Fixed(REPORT_AT, GRACE), Personal(
+    compose=_pairing_reports, note=lambda n: f"{n} 位站长/管理员" if n else None))
+WISH_REMINDER_JOB = Scheduled(WISH_JOB, Fixed(WISH_AT, GRACE), Personal(
+    compose=_wish_reminders, note=lambda n: f"{n} 位认领人" if n else None))

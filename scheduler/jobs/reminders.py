@@ -11,17 +11,16 @@ rescheduled activity is reminded again.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
-from handlers.datamap.reports import activity_reminder_text
-from scheduler.job import JobRun, guard
-from storage.models.activities import Activity, ActivitySignup
-from storage.scheduling.fanout import claim_people, enqueue_claimed, open_firing, people_select
-from storage.models import Team
-from storage.scheduling.rules import fired_scopes
+from handlers.activities.reminders import activity_reminder_text
+from scheduler.delivery import Broadcast, Opened
+from scheduler.fire import Scheduled
+from scheduler.job import NETWORK, Firing, JobRun, Occurrence
+from storage.db import Session
+from storage.scheduling.fanout import Audience, people_select
+from storage.scheduling.outlook import planned_with_signups
+from storage.scheduling.reminders import StartingActivity, planned_starting, signed_up_before
 
 JOB = "activity_reminder"
 STAGES = (("1h", timedelta(hours=1)), ("24h", timedelta(hours=24)))
@@ -42,45 +41,54 @@ def period_for(activity_id: int, starts_at: datetime, stage: str) -> str:
     return f"{activity_id}@{starts_at.strftime('%Y%m%d%H%M')}:{stage}"
 
 
-async def activity_reminders_due(sessions: async_sessionmaker[AsyncSession], run: JobRun) -> int:
-    """Enqueue every owed activity reminder; returns how many messages were enqueued."""
-    now = run.now
-    async with sessions() as session:
-        rows = (await session.execute(
-            select(Activity.id, Activity.title, Activity.place, Activity.starts_at, Activity.org_unit_id, Team.name)
-            .join(Team, Team.id == Activity.team_id)
-            .where(Activity.status == "planned", Activity.starts_at > now,
-                   Activity.starts_at <= now + STAGES[-1][1])
-            .order_by(Activity.starts_at, Activity.id)
-        )).all()
+class ReminderStages:
+    """Each planned activity's current reminder stage, owed until the activity starts."""
+
+    async def owed(self, session: Session, now: datetime, tz: tzinfo) -> list[Occurrence]:
+        """The stage owed now for every activity starting within the longest stage."""
         owed = []
-        for activity in rows:
+        for activity in await planned_starting(session, now, now + STAGES[-1][1]):
             found = stage_at(activity.starts_at, now)
             if found is not None:
-                owed.append((activity, found[0], found[1], period_for(activity.id, activity.starts_at, found[0])))
-        done = await fired_scopes(session, JOB, [o[3] for o in owed])
-    owed = [o for o in owed if (o[3], "all") not in done]
-    if not owed:
-        return 0
-    async with sessions() as session:
-        await guard(session, run.fence)
-        ids = []
-        for activity, stage, due, period in owed:
-            text = activity_reminder_text(activity.id, activity.title, activity.place, activity.starts_at,
-                                          activity.name, stage, now, run.tz)
-            fid = await open_firing(session, job=JOB, period=period, scope="all", due_at=due, now=now,
-                                    unit_id=activity.org_unit_id, text=text,
-                                    fence_token=run.fence.token if run.fence else None)
-            if fid is None:
-                continue
-            signed = select(ActivitySignup.volunteer_id).where(
-                ActivitySignup.activity_id == activity.id, ActivitySignup.status == "signed",
-                ActivitySignup.signed_at < due)
-            claimed = await claim_people(session, job=JOB, audience=people_select(signed, fid), now=now,
-                                         opted_in_only=False, skip_reached_by_group=False)
-            ids.append(fid)
-            if claimed:
-                run.note(JOB, f"#{activity.id}「{activity.title}」{stage} 提醒 {claimed} 人")
-        count = await enqueue_claimed(session, job=JOB, firing_ids=ids, kind=JOB, now=now) if ids else 0
-        await session.commit()
-    return count
+                stage, due = found
+                owed.append(Occurrence(period_for(activity.id, activity.starts_at, stage), NETWORK, due,
+                                       unit_id=activity.org_unit_id, subject=(activity, stage)))
+        return owed
+
+    async def ahead(self, session: Session, job: str, now: datetime, end: datetime, tz: tzinfo) -> list[Firing]:
+        """Every stage still ahead for the activities starting up to `end`."""
+        found = []
+        for aid, title, start, signed in await planned_with_signups(session, now, end):
+            for stage, before in STAGES:
+                if start - before > now:
+                    found.append(Firing(start - before, job, f"#{aid}「{title}」{stage}，{signed} 人已报名"))
+        return found
+
+
+def _about(occ: Occurrence) -> tuple[StartingActivity, str]:
+    """The activity a reminder is about, and its stage."""
+    activity, stage = occ.subject
+    return activity, stage
+
+
+async def _texts(session: Session, opened: Opened, run: JobRun) -> dict[int, str]:
+    """Each reminder's text, from the activity it is about."""
+    texts = {}
+    for fid, occ in opened.items():
+        a, stage = _about(occ)
+        texts[fid] = activity_reminder_text(a.id, a.title, a.place, a.starts_at, a.team_name, stage, run.now, run.tz)
+    return texts
+
+
+def _audiences(opened: Opened) -> list[Audience]:
+    """Each reminder's sign-ups from before it fell due."""
+    return [people_select(signed_up_before(_about(occ)[0].id, occ.due), fid) for fid, occ in opened.items()]
+
+
+def _note(occ: Occurrence, groups: int, people: int) -> str | None:
+    """Name the activity and stage of a reminder that reached anyone."""
+    a, stage = _about(occ)
+    return f"#{a.id}「{a.title}」{stage} 提醒 {people} 人" if people else None
+
+
+ACTIVITY_REMINDER_JOB = Scheduled(JOB, ReminderStages(), Broadcast(texts=_texts, audiences=_audiences, note=_note))

@@ -32,6 +32,7 @@ async def create_project(
     try:
         async with session.begin_nested():
             session.add(project)
+            await session.flush()  # the caller audits the new project's id
     except IntegrityError:
         return None
     return project

@@ -46,13 +46,6 @@ async def store_inbound(
     return row.id
 
 
-async def mark_inbound(session: AsyncSession, row_id: int, status: str, error: str | None = None) -> None:
-    """Set an inbox row's status (processed/failed) in the caller's transaction."""
-    await session.execute(
-        update(InboxMessage).where(InboxMessage.id == row_id).values(status=status, error=error)
-    )
-
-
 async def claim_inbound(session: AsyncSession, row_id: int, status: str, error: str | None = None) -> bool:
     """Move a received row to `status` in the caller's transaction; False if another worker did.
 
@@ -67,12 +60,31 @@ async def claim_inbound(session: AsyncSession, row_id: int, status: str, error: 
     return int(getattr(result, "rowcount", 0)) == 1
 
 
-async def unprocessed(session: AsyncSession, platform: str, limit: int = 100) -> list[InboxMessage]:
-    """Stored but not yet processed messages (after a crash), oldest first."""
+async def record_event(
+    session: AsyncSession, *, platform: str, message_id: str, payload: dict[str, Any], now: datetime
+) -> bool:
+    """Store a platform event that is no message (an unfollow) as already processed, in the caller's transaction.
+
+    False when it was seen before: the caller then applies nothing. Its effect is written in the
+    same transaction, so a crash leaves neither, and the platform's retry applies both.
+    """
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
     stmt = (
-        select(InboxMessage)
-        .where(InboxMessage.platform == platform, InboxMessage.status == "received")
-        .order_by(InboxMessage.id)
-        .limit(limit)
+        insert(InboxMessage)
+        .values(platform=platform, message_id=message_id, payload=payload, received_at=now, status="processed")
+        .on_conflict_do_nothing(index_elements=["platform", "message_id"])
+        .returning(InboxMessage.id)
     )
+    return (await session.execute(stmt)).scalar_one_or_none() is not None
+
+
+async def unprocessed(
+    session: AsyncSession, platform: str, limit: int = 100, *, received_before: datetime | None = None
+) -> list[InboxMessage]:
+    """Stored but not yet processed messages (after a crash), oldest first; only older ones if asked."""
+    stmt = select(InboxMessage).where(InboxMessage.platform == platform, InboxMessage.status == "received")
+    if received_before is not None:
+        stmt = stmt.where(InboxMessage.received_at <= received_before)
+    stmt = stmt.order_by(InboxMessage.id).limit(limit)
     return list((await session.execute(stmt)).scalars().all())

@@ -1,4 +1,4 @@
-"""Operations on the WeChat channels' tables: contact windows and numbered choices.
+"""Operations for the WeChat channels: contact windows, numbered choices, WeCom team groups.
 
 Like `storage/tasks.py`, each operation is one conditional statement whose WHERE clause
 carries its precondition, and committing is left to the caller: two workers taking the last
@@ -7,6 +7,7 @@ customer-service slot of a window cannot both get it, on SQLite or PostgreSQL.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,11 +15,8 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import ChannelIdentity, OutboxMessage, TeamGroup, TeamMember
+from storage.models import ChannelIdentity, RoleGrant, Team, TeamGroup, TeamMember
 from storage.models.wechat import ContactWindow, NumberedChoices
-
-# `external_message_id` of an outbox row that went out as a callback's passive reply.
-PASSIVE = "passive"
 
 
 def _rowcount(result: object) -> int:
@@ -159,16 +157,6 @@ async def choice_for(
     return str(row.choices[number - 1])
 
 
-async def set_reachable(session: AsyncSession, *, platform: str, external_id: str, reachable: bool) -> int:
-    """Mark a chat account reachable or not (unsubscribed, blocked); returns rows changed."""
-    result = await session.execute(
-        update(ChannelIdentity)
-        .where(ChannelIdentity.platform == platform, ChannelIdentity.external_id == external_id)
-        .values(reachable=reachable)
-    )
-    return _rowcount(result)
-
-
 async def is_group_chat(session: AsyncSession, *, platform: str, chat_id: str) -> bool:
     """Whether an address is a bound team group chat on this platform."""
     found = (await session.execute(
@@ -177,14 +165,49 @@ async def is_group_chat(session: AsyncSession, *, platform: str, chat_id: str) -
     return found is not None
 
 
-async def unsend_passive(session: AsyncSession, row_ids: list[int]) -> int:
-    """Put rows claimed for a passive reply that was never sent back in the outbox (the relay sends them)."""
-    if not row_ids:
-        return 0
-    result = await session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id.in_(row_ids), OutboxMessage.status == "sent",
-               OutboxMessage.external_message_id == PASSIVE)
-        .values(status="pending", sent_at=None, external_message_id=None)
-    )
-    return _rowcount(result)
+@dataclass(frozen=True)
+class GroupRoster:
+    """What creating a team's group chat on a platform needs to know."""
+
+    team_id: int
+    team_code: str
+    team_name: str
+    bound_chat_id: str | None
+    # Members' reachable accounts on the platform, oldest link first, each once.
+    members: list[str]
+    # Those of the team's captains.
+    captains: set[str]
+
+
+async def group_roster(session: AsyncSession, *, team_id: int, platform: str) -> GroupRoster | None:
+    """A team's existing group on the platform and its members' accounts there; None if no such team."""
+    team = await session.get(Team, team_id)
+    if team is None:
+        return None
+    bound = (await session.execute(
+        select(TeamGroup.chat_id).where(TeamGroup.team_id == team_id, TeamGroup.platform == platform)
+    )).scalars().first()
+    members = (await session.execute(
+        select(ChannelIdentity.external_id)
+        .join(TeamMember, TeamMember.person_id == ChannelIdentity.person_id)
+        .where(TeamMember.team_id == team_id, ChannelIdentity.platform == platform,
+               ChannelIdentity.reachable.is_(True))
+        .order_by(ChannelIdentity.id)
+    )).scalars().all()
+    captains = (await session.execute(
+        select(ChannelIdentity.external_id)
+        .join(RoleGrant, RoleGrant.person_id == ChannelIdentity.person_id)
+        .where(RoleGrant.role == "captain", RoleGrant.team_id == team_id, ChannelIdentity.platform == platform)
+    )).scalars().all()
+    return GroupRoster(team_id=team.id, team_code=team.code, team_name=team.name, bound_chat_id=bound,
+                       members=list(dict.fromkeys(members)), captains=set(captains))
+
+
+async def bind_team_group(session: AsyncSession, *, team_id: int, platform: str, chat_id: str, title: str) -> bool:
+    """Bind a group chat to a team unless it is bound already; False when it was."""
+    try:
+        async with session.begin_nested():
+            session.add(TeamGroup(team_id=team_id, platform=platform, chat_id=chat_id, title=title))
+        return True
+    except IntegrityError:
+        return False  # bound by a concurrent call a moment ago

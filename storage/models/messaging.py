@@ -1,4 +1,4 @@
-"""Messages in and out: the inbox, the outbox and conversation state."""
+"""Messages in and out: the inbox, the outbox, unreachable group chats and conversation state."""
 
 from __future__ import annotations
 
@@ -34,7 +34,10 @@ class OutboxMessage(Base):
     # What the message is about, so a channel can edit it later (e.g. "task:12").
     ref: Mapped[str | None] = mapped_column(String(64), index=True)
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    # Failed attempts (a throttled send is no attempt: the platform asked us to wait, nothing failed).
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Not to be sent before this instant: a platform's retry-after, or the backoff after a failure.
+    not_before: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     error: Mapped[str | None] = mapped_column(Text)
@@ -58,6 +61,22 @@ class InboxMessage(Base):
     error: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (UniqueConstraint("platform", "message_id"),)
+
+
+class UnreachableChat(Base):
+    """A group chat the platform says the bot can no longer post in (kicked, deleted).
+
+    A person's chat account has `ChannelIdentity.reachable`; a team's group has no such row of
+    its own, so its state is kept here. A message from the chat (the bot was added back)
+    deletes the row.
+    """
+
+    __tablename__ = "unreachable_chats"
+
+    platform: Mapped[str] = mapped_column(String(16), primary_key=True)
+    address: Mapped[str] = mapped_column(String(128), primary_key=True)
+    since: Mapped[datetime] = mapped_column(UTCDateTime)
+    reason: Mapped[str | None] = mapped_column(Text)
 
 
 class ConversationState(Base):

@@ -8,6 +8,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
+    ChannelIdentity,
     OrgUnit,
     Person,
     RoleGrant,
@@ -142,3 +143,48 @@ async def units_at_levels(session: AsyncSession, levels: Sequence[str]) -> list[
     """Every unit of the given levels, by id."""
     stmt = select(OrgUnit).where(OrgUnit.level.in_(list(levels))).order_by(OrgUnit.id)
     return list((await session.execute(stmt)).scalars().all())
+
+
+async def team_by_invite(session: AsyncSession, code: str) -> Team | None:
+    """The team whose invite code this is (case does not matter: people type it by hand)."""
+    stmt = select(Team).where(func.upper(Team.invite_code) == code.upper())
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def is_member(session: AsyncSession, *, team_id: int, person_id: int) -> bool:
+    """Whether a person is a member of a team."""
+    return await session.get(TeamMember, (team_id, person_id)) is not None
+
+
+async def add_member(session: AsyncSession, *, team_id: int, person: Person) -> None:
+    """Make a person a member of a team, and so a volunteer."""
+    session.add(TeamMember(team_id=team_id, person_id=person.id))
+    person.is_volunteer = True
+    await session.flush()
+
+
+async def team_names_of(session: AsyncSession, person_id: int) -> list[str]:
+    """The names of the teams a person belongs to, by team id."""
+    stmt = (select(Team.name).join(TeamMember, TeamMember.team_id == Team.id)
+            .where(TeamMember.person_id == person_id).order_by(Team.id))
+    return list((await session.execute(stmt)).scalars())
+
+
+async def unlinked_member_named(session: AsyncSession, *, team_id: int, name: str, platform: str) -> Person | None:
+    """A team member of that name with no chat account on `platform` yet (a roster row to claim)."""
+    linked = select(ChannelIdentity.person_id).where(ChannelIdentity.platform == platform)
+    stmt = (
+        select(Person).join(TeamMember, TeamMember.person_id == Person.id)
+        .where(TeamMember.team_id == team_id, Person.name == name, Person.id.not_in(linked))
+        .order_by(Person.id)
+    )
+    return (await session.execute(stmt)).scalars().first()
+
+
+async def muted_member_count(session: AsyncSession, team_id: int, *, excluding: int | None = None) -> int:
+    """How many of a team's members turned direct messages off (免打扰), leaving one person out."""
+    stmt = (select(func.count()).select_from(TeamMember).join(Person, Person.id == TeamMember.person_id)
+            .where(TeamMember.team_id == team_id, Person.dm_opt_in.is_(False)))
+    if excluding is not None:
+        stmt = stmt.where(Person.id != excluding)
+    return int((await session.execute(stmt)).scalar_one())

@@ -30,6 +30,7 @@ from storage.models.points import (
     PointsRule,
     Redemption,
 )
+from storage.people.network import in_subtree
 
 DEFAULT_RATE = Decimal(1)
 CENT = Decimal("0.01")
@@ -219,6 +220,13 @@ async def shop_goods(*, session: AsyncSession, unit_ids: list[int], name: str | 
     goods = list((await session.execute(stmt.order_by(Goods.org_unit_id, Goods.id))).scalars())
     exact = [g for g in goods if g.name == name]
     return exact or goods
+
+
+async def shops_below(*, session: AsyncSession, unit: OrgUnit) -> list[OrgUnit]:
+    """Units in a subtree whose shelves hold goods on offer, by id (the love supermarkets below a home)."""
+    stmt = (select(OrgUnit).join(Goods, Goods.org_unit_id == OrgUnit.id)
+            .where(in_subtree(OrgUnit.path, unit.path), Goods.active.is_(True)).distinct().order_by(OrgUnit.id))
+    return list((await session.execute(stmt)).scalars())
 
 
 async def redeem(

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import OrgUnit
+from storage.models import OrgUnit, Person, RoleGrant, TeamMember
 from storage.models.wishes import Wish, WishStatus
 from storage.people.network import in_subtree
 
@@ -27,6 +27,12 @@ class ClaimResult(enum.Enum):
     already = "already"
     taken = "taken"
     not_open = "not_open"
+
+
+async def wish_by_id(*, session: AsyncSession, wish_id: int) -> Wish | None:
+    """A wish as it stands now (after this session's own conditional UPDATEs), or None."""
+    stmt = select(Wish).where(Wish.id == wish_id).execution_options(populate_existing=True)
+    return (await session.execute(stmt)).scalar_one_or_none()
 
 
 def _changed(result: object) -> bool:
@@ -106,3 +112,19 @@ async def wishes_claimed_by(*, session: AsyncSession, volunteer_id: int, limit: 
     """The wishes a volunteer claimed, newest first."""
     stmt = select(Wish).where(Wish.claimed_by_id == volunteer_id).order_by(Wish.id.desc()).limit(limit)
     return list((await session.execute(stmt)).scalars())
+
+
+async def federation_admins_over(*, session: AsyncSession, unit: OrgUnit) -> list[Person]:
+    """The federation admins (志愿服务联合会) whose scope covers a unit, by id, each once."""
+    rows = (await session.execute(
+        select(Person, OrgUnit.path).join(RoleGrant, RoleGrant.person_id == Person.id)
+        .join(OrgUnit, OrgUnit.id == RoleGrant.org_unit_id)
+        .where(RoleGrant.role == "federation_admin").order_by(Person.id)
+    )).all()
+    return list({p.id: p for p, path in rows if unit.path.startswith(path)}.values())
+
+
+async def team_member_ids(*, session: AsyncSession, team_id: int) -> set[int]:
+    """The people in a team (a published wish reaches each of them once)."""
+    rows = await session.execute(select(TeamMember.person_id).where(TeamMember.team_id == team_id))
+    return set(rows.scalars())

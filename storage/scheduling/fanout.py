@@ -1,7 +1,7 @@
 """Set-based fan-out of scheduled messages into the outbox, each target at most once per period.
 
-A firing (job, period, scope) is opened first — its unique key lets only one transaction fan
-out a scope. Then the sent-log gets one row per target, `INSERT … SELECT … ON CONFLICT DO
+A firing (job, period, scope) is opened first (`storage.scheduling.firings.open_firing`) — its
+unique key lets only one transaction fan out a scope. Then the sent-log gets one row per target, `INSERT … SELECT … ON CONFLICT DO
 NOTHING`, so a target already sent for this job and period is skipped by the database, and
 the outbox gets one row per new sent-log row, addressed in SQL to each person's preferred
 chat account (the reachable one seen last, as `storage.messaging.outbox.preferred_identity`).
@@ -10,7 +10,7 @@ No statement here loops over people in Python: a province is a handful of statem
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +19,7 @@ from sqlalchemy import (
     Integer,
     Select,
     String,
+    Subquery,
     and_,
     exists,
     func,
@@ -27,15 +28,12 @@ from sqlalchemy import (
     null,
     select,
     text,
-    true,
     union_all,
-    update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from storage.models import (
-    ChannelIdentity,
     OutboxMessage,
     Person,
     Team,
@@ -44,7 +42,14 @@ from storage.models import (
     UTCDateTime,
 )
 from storage.models.scheduling import ScheduleFiring, ScheduleFiringUnit, ScheduleSend
+from storage.scheduling.addressing import with_preferred_account
+from storage.scheduling.firings import sent_by
 from storage.sql import insert_ignoring
+
+# A select of person ids (who a scheduled message is for), and an audience subquery of
+# (person_id, firing_id) rows: the two shapes the layers above pass back in.
+PersonIds = Select[Any]
+Audience = Subquery
 
 SEND_COLUMNS = ["job", "target_type", "target_id", "period", "firing_id", "sent_at"]
 OUTBOX_COLUMNS = ["person_id", "team_id", "platform", "address", "recipient_label", "text", "buttons", "kind",
@@ -67,54 +72,6 @@ async def prepare_bulk(session: AsyncSession) -> None:
     """Let this transaction's big joins hash and sort in memory on PostgreSQL (4 MB by default)."""
     if _dialect(session) == "postgresql":
         await session.execute(text("SET LOCAL work_mem = '64MB'"))
-
-
-async def open_firing(
-    session: AsyncSession,
-    *,
-    job: str,
-    period: str,
-    scope: str,
-    due_at: datetime,
-    now: datetime,
-    unit_id: int | None = None,
-    text: str = "",
-    fence_token: int | None = None,
-) -> int | None:
-    """Record that this transaction fans out (job, period, scope); None if that was done already.
-
-    On PostgreSQL a concurrent transaction opening the same firing waits on the unique key
-    and then finds it taken, so two workers never both fan out one scope.
-    """
-    stmt = insert_ignoring(session, ScheduleFiring).values(
-        job=job, period=period, scope=scope, unit_id=unit_id, due_at=due_at, fired_at=now, text=text,
-        fence_token=fence_token, recipients=0,
-    ).returning(ScheduleFiring.id)
-    return (await session.execute(stmt)).scalar_one_or_none()
-
-
-async def cover_units(session: AsyncSession, pairs: Iterable[tuple[int, int]]) -> None:
-    """Name the org units regional firings cover: (firing id, unit id) pairs, in one bulk insert."""
-    rows = [{"firing_id": f, "unit_id": u} for f, u in pairs]
-    if rows:
-        await session.execute(insert(ScheduleFiringUnit), rows)
-
-
-async def sent_by(session: AsyncSession, job: str, firing_ids: Sequence[int]) -> Any:
-    """A condition selecting the sent-log rows of some firings of a job.
-
-    Spelled out as the key's (job, period) range plus the firing ids, with the periods as
-    literals: joined on the firing instead, planners walk the whole period once per firing.
-    """
-    ids = list(firing_ids)
-    periods = sorted(set((await session.execute(
-        select(ScheduleFiring.period).where(ScheduleFiring.id.in_(ids)))).scalars()))
-    return and_(ScheduleSend.job == job, ScheduleSend.period.in_(periods), ScheduleSend.firing_id.in_(ids))
-
-
-async def set_recipients(session: AsyncSession, firing_id: int, count: int) -> None:
-    """Store how many messages a firing enqueued."""
-    await session.execute(update(ScheduleFiring).where(ScheduleFiring.id == firing_id).values(recipients=count))
 
 
 async def claim_region_groups(session: AsyncSession, *, job: str, firing_ids: Sequence[int], now: datetime) -> int:
@@ -221,7 +178,7 @@ async def fan_out_people(
         session, job=job, audience=audience, now=now, opted_in_only=opted_in_only,
         skip_reached_by_group=skip_reached_by_group,
     ).returning(ScheduleSend.target_id, ScheduleSend.firing_id, ScheduleSend.period).cte("claimed")
-    rows = _with_preferred_account(
+    rows = with_preferred_account(
         session,
         select(Person.id, null(), Person.name, ScheduleFiring.text, literal([], JSON()), literal(kind, String()),
                literal(f"{kind}:", String()) + claimed.c.period, literal("pending", String()), literal(0, Integer()),
@@ -234,38 +191,33 @@ async def fan_out_people(
     return _rows(await session.execute(insert(OutboxMessage).from_select(OUTBOX_COLUMNS, rows).add_cte(claimed)))
 
 
-def preferred_identity_id(person_id: Any) -> Any:
-    """A scalar subquery: the id of a person's preferred chat account (reachable, seen last)."""
-    ci = aliased(ChannelIdentity)
-    return (
-        select(ci.id)
-        .where(ci.person_id == person_id, ci.reachable.is_(True))
-        .order_by(ci.last_seen_at.desc().nulls_last(), ci.id.desc())
-        .limit(1)
-        .correlate_except(ci)
-        .scalar_subquery()
-    )
+async def fan_out_audiences(
+    session: AsyncSession,
+    *,
+    job: str,
+    firing_ids: Sequence[int],
+    audiences: Sequence[Audience],
+    kind: str,
+    now: datetime,
+    opted_in_only: bool = True,
+    skip_reached_by_group: bool = True,
+) -> int:
+    """Fan out to several audiences of the same firings: one statement for one audience, else a claim each.
 
-
-def _with_preferred_account(session: AsyncSession, stmt: Select[Any], at: int) -> Select[Any]:
-    """Insert (platform, address) of each row's person's preferred account at column `at`.
-
-    PostgreSQL gets a LATERAL join (one index probe per person); its planner turns the portable
-    form — a correlated subquery in the join condition — into a hash join that re-runs the
-    subquery per candidate, minutes at a province's scale. SQLite has no LATERAL, and runs the
-    portable form as one index probe per person anyway.
+    A single audience (the moral day's, covering every region) takes `fan_out_people`'s
+    one-statement path. Several (one per activity reminder) are each claimed in one
+    statement and then enqueued together, so the statement count grows with the firings
+    owed in a tick, never with the people. Returns how many messages were enqueued.
     """
-    cols = list(stmt.selected_columns)
-    if _dialect(session) == "postgresql":
-        ci = aliased(ChannelIdentity)
-        pref = (select(ci.platform, ci.external_id)
-                .where(ci.person_id == Person.id, ci.reachable.is_(True))
-                .order_by(ci.last_seen_at.desc().nulls_last(), ci.id.desc()).limit(1).lateral("pref"))
-        return stmt.outerjoin(pref, true()).with_only_columns(*cols[:at], pref.c.platform, pref.c.external_id,
-                                                              *cols[at:])
-    ident = aliased(ChannelIdentity)
-    return stmt.outerjoin(ident, ident.id == preferred_identity_id(Person.id)).with_only_columns(
-        *cols[:at], ident.platform, ident.external_id, *cols[at:])
+    if len(audiences) == 1:
+        return await fan_out_people(session, job=job, firing_ids=firing_ids, audience=audiences[0], kind=kind,
+                                    now=now, opted_in_only=opted_in_only, skip_reached_by_group=skip_reached_by_group)
+    for audience in audiences:
+        await claim_people(session, job=job, audience=audience, now=now, opted_in_only=opted_in_only,
+                           skip_reached_by_group=skip_reached_by_group)
+    if not audiences:
+        return 0
+    return await enqueue_claimed(session, job=job, firing_ids=firing_ids, kind=kind, now=now, targets=("person",))
 
 
 async def enqueue_claimed(session: AsyncSession, *, job: str, firing_ids: Sequence[int], kind: str,
@@ -287,7 +239,7 @@ async def enqueue_claimed(session: AsyncSession, *, job: str, firing_ids: Sequen
         .where(sent, ScheduleSend.target_type == "group")
         .order_by(TeamGroup.id)
     )
-    people = _with_preferred_account(
+    people = with_preferred_account(
         session,
         select(Person.id, null(), Person.name, ScheduleFiring.text, literal([], JSON()), literal(kind, String()), ref,
                literal("pending", String()), literal(0, Integer()), _now(now))
@@ -306,7 +258,7 @@ async def enqueue_claimed(session: AsyncSession, *, job: str, firing_ids: Sequen
 
 async def claimed_people(session: AsyncSession, job: str, firing_id: int) -> list[tuple[int, str, str | None, str | None]]:
     """(person_id, name, platform, address) of the people a firing claimed, addressed in SQL."""
-    stmt = _with_preferred_account(
+    stmt = with_preferred_account(
         session,
         select(Person.id, Person.name).select_from(ScheduleSend)
         .join(Person, Person.id == ScheduleSend.target_id)
@@ -337,7 +289,7 @@ async def enqueue_each(
     return len(values)
 
 
-def people_select(person_ids: Select[Any], firing_id: int) -> Any:
+def people_select(person_ids: PersonIds, firing_id: int) -> Audience:
     """Turn a select of person ids into an audience subquery for one firing."""
     inner = person_ids.subquery("ids")
     return select(inner.c[0].label("person_id"), literal(firing_id, Integer()).label("firing_id")).subquery("audience")

@@ -14,9 +14,8 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import OrgUnit, Team
-from storage.models.activities import Activity
-from storage.models.scheduling import ScheduleFiring, ScheduleFiringUnit, ScheduleRule
+from storage.models import OrgUnit
+from storage.models.scheduling import ScheduleRule
 from storage.scheduling.recurrence import Recurrence
 
 MORAL_DAY = "moral_day"
@@ -26,6 +25,13 @@ def recurrence_of(rule: ScheduleRule) -> Recurrence:
     """The recurrence a rule row describes."""
     return Recurrence(hour=rule.hour, minute=rule.minute, day_of_month=rule.day_of_month,
                       week_of_month=rule.week_of_month, weekday=rule.weekday)
+
+
+async def own_rule(session: AsyncSession, unit_id: int, job: str) -> ScheduleRule | None:
+    """The rule set at this very unit for a job (not one inherited from above), or None."""
+    return (await session.execute(
+        select(ScheduleRule).where(ScheduleRule.org_unit_id == unit_id, ScheduleRule.job == job)
+    )).scalar_one_or_none()
 
 
 async def set_rule(
@@ -38,9 +44,7 @@ async def set_rule(
     by_person_id: int | None = None,
 ) -> ScheduleRule:
     """Set (or, with None, switch off) a job's rule at a unit; occurrences from `now` on are owed."""
-    rule = (await session.execute(
-        select(ScheduleRule).where(ScheduleRule.org_unit_id == unit_id, ScheduleRule.job == job)
-    )).scalar_one_or_none()
+    rule = await own_rule(session, unit_id, job)
     if rule is None:
         rule = ScheduleRule(org_unit_id=unit_id, job=job, hour=8, minute=0)
         session.add(rule)
@@ -133,34 +137,3 @@ async def resolve_regions(session: AsyncSession, job: str) -> list[Region]:
             regions[root] = Region(rule=rule, owner=by_id[rule.org_unit_id], unit=by_id[root])
         regions[root].unit_ids.append(unit.id)
     return sorted(regions.values(), key=lambda r: r.unit.path)
-
-
-async def fired_scopes(session: AsyncSession, job: str, periods: list[str]) -> set[tuple[str, str]]:
-    """The (period, scope) pairs of a job already fired for the given periods."""
-    if not periods:
-        return set()
-    rows = await session.execute(
-        select(ScheduleFiring.period, ScheduleFiring.scope)
-        .where(ScheduleFiring.job == job, ScheduleFiring.period.in_(sorted(set(periods))))
-    )
-    return {(p, s) for p, s in rows}
-
-
-async def planned_in_firings(
-    session: AsyncSession, firing_ids: list[int], start: datetime, end: datetime
-) -> list[tuple[int, int, str, datetime, str | None, str]]:
-    """(firing id, activity id, title, starts_at, place, team name) of planned activities in the firings' units.
-
-    One query for every region of a run; by start time.
-    """
-    if not firing_ids:
-        return []
-    stmt = (
-        select(ScheduleFiringUnit.firing_id, Activity.id, Activity.title, Activity.starts_at, Activity.place, Team.name)
-        .join(Team, Team.id == Activity.team_id)
-        .join(ScheduleFiringUnit, ScheduleFiringUnit.unit_id == Activity.org_unit_id)
-        .where(ScheduleFiringUnit.firing_id.in_(firing_ids), Activity.status == "planned",
-               Activity.starts_at >= start, Activity.starts_at < end)
-        .order_by(Activity.starts_at, Activity.id)
-    )
-    return [tuple(row) for row in await session.execute(stmt)]  # type: ignore[misc]

@@ -12,7 +12,7 @@ import enum
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import case, exists, select, update
+from sqlalchemy import case, delete, exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -84,31 +84,36 @@ async def offer_task(
     window: timedelta | None,
     by_person_id: int | None = None,
     replace: bool = False,
+    due_at: datetime | None = None,
 ) -> bool:
     """Offer an open task to teams at a level (派单); False if it is no longer open.
 
     `replace` withdraws earlier offers first (an admin's re-dispatch); escalation keeps them,
-    so the lower level's teams may still accept.
+    so the lower level's teams may still accept. `due_at` makes the offer an escalation: it
+    happens only while the task is still waiting and still due at that instant — a
+    compare-and-set, so two ticks or two workers move a task once — and `dispatched_at`
+    keeps the first dispatch. With no `team_ids` it only moves the level and re-arms the window.
     """
+    if due_at is not None:
+        conds = [Task.status == TaskStatus.dispatched.value, Task.escalate_at == due_at]
+    else:
+        conds = [Task.status.in_(OPEN + (TaskStatus.accepted.value,) if replace else OPEN)]
+    values: dict[str, object] = {
+        "status": case(
+            (Task.accepted_count >= Task.volunteers_needed, Task.status),
+            else_=TaskStatus.dispatched.value,
+        ),
+        "dispatch_level": level,
+        "escalate_at": (now + window) if window is not None else None,
+    }
+    if due_at is None:
+        values["dispatched_at"] = now
     result = await session.execute(
-        update(Task)
-        .where(Task.id == task_id, Task.status.in_(OPEN + (TaskStatus.accepted.value,) if replace else OPEN))
-        .values(
-            status=case(
-                (Task.accepted_count >= Task.volunteers_needed, Task.status),
-                else_=TaskStatus.dispatched.value,
-            ),
-            dispatch_level=level,
-            dispatched_at=now,
-            escalate_at=(now + window) if window is not None else None,
-        )
-        .execution_options(synchronize_session=False)
+        update(Task).where(Task.id == task_id, *conds).values(**values).execution_options(synchronize_session=False)
     )
     if _rowcount(result) != 1:
         return False
     if replace:
-        from sqlalchemy import delete
-
         await session.execute(delete(TaskOffer).where(TaskOffer.task_id == task_id))
     existing = set(
         (await session.execute(select(TaskOffer.team_id).where(TaskOffer.task_id == task_id))).scalars()

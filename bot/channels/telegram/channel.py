@@ -1,20 +1,19 @@
 """The Telegram channel: python-telegram-bot's `Bot` in, the core's message model out and back.
 
-Receiving (long polling, or a webhook on the bot's HTTP server):
+Receiving (long polling, or a webhook on the bot's HTTP server) goes through the channel kit
+(`bot/channels/base.py`):
 - every update is stored in the inbox, keyed by `update_id`, *before* Telegram is told it
   arrived — before the next getUpdates moves the offset past it, before the webhook answers
   200 — and handled from the inbox, so a redelivered update has no second effect and a crash
-  loses nothing (what was stored but not handled is handled on the next start, or by the
-  sweeper a minute later);
-- updates are handled in lanes, one per (chat, user): one person's messages keep their order,
-  different people are handled side by side (two members pressing 「接单」 at once really race,
-  and the database lets exactly one win);
+  loses nothing (the kit's sweeper handles what was stored but not handled);
+- updates are handled in the kit's lanes, one per (chat, user);
 - a button press is always answered (answerCallbackQuery). In a group, a press's short reply
-  ("已经有人接了") is shown to the presser alone instead of being posted to everyone; in a
-  private chat the pressed keyboard is removed, so a choice cannot be made twice.
+  ("已经有人接了") is shown to the presser alone instead of being posted to everyone (recorded
+  as delivered inline); in a private chat the pressed keyboard is removed, so a choice cannot
+  be made twice.
 
-Sending is `telegram_send.TelegramSender`: paced by the rate limiter, retried, never dropped.
-The outbox relay calls `send` for several chats at once (`concurrency`).
+Sending is `send.TelegramSender`: paced by the rate limiter, retried, its outcome reported to
+the relay. The outbox relay calls `send` for several chats at once (`concurrency`).
 """
 
 from __future__ import annotations
@@ -24,26 +23,47 @@ import hmac
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 from telegram import Update
-from telegram.error import BadRequest, Conflict, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
+from telegram.error import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
 
-from bot.channels.telegram.config import TelegramConfig, bot_commands, build_bot, retry_seconds
+from bot.channels.base import ChannelKit
+from bot.channels.telegram.config import (
+    TelegramConfig,
+    bot_commands,
+    build_bot,
+    retry_seconds,
+)
+from bot.channels.telegram.inbound import (
+    ALLOWED_UPDATES,
+    PLATFORM,
+    Migrated,
+    Received,
+    translate,
+)
 from bot.channels.telegram.render import callback_answer
 from bot.channels.telegram.send import TelegramSender
-from bot.channels.telegram.inbound import ALLOWED_UPDATES, PLATFORM, Migrated, Received, translate
-from bot.delivery.ratelimit import RateLimiter
+from bot.delivery.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from bot.settings import Settings
+from handlers.core.engine import Engine
 from handlers.core.messages import OutboundMessage
-from handlers.core.engine import Engine, message_from_payload
-from storage.messaging.inbox import unprocessed
+from storage.messaging.outcomes import DeliveryOutcome
 from storage.models import OutboxMessage
-from storage.messaging.outbox import claim, mark_sent
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -68,29 +88,25 @@ class TelegramChannel:
         limiter: RateLimiter,
         kick: Callable[[], None] = lambda: None,
         sleep: Sleeper = asyncio.sleep,
+        sweep_wait: Sleeper = asyncio.sleep,
     ) -> None:
         self.config = config
         self.concurrency = config.concurrency
         self._engine = engine
-        self._sessions: async_sessionmaker[AsyncSession] = engine.sessions
-        self._kick = kick
         self._sleep = sleep
         self.stats: Counter[str] = Counter()
+        self.kit = ChannelKit(platform=PLATFORM, engine=engine, kick=kick, concurrency=config.inbound_concurrency,
+                              sweep_interval=config.sweep_interval, sweep_wait=sweep_wait, stats=self.stats)
         self.bot = build_bot(config)
-        self.sender = TelegramSender(self.bot, config, sessions=engine.sessions, limiter=limiter, sleep=sleep,
+        self.sender = TelegramSender(self.bot, config, records=self.kit.records, limiter=limiter, sleep=sleep,
                                      stats=self.stats)
         self.username: str | None = None
         self._stopping = asyncio.Event()
-        self._background: list[asyncio.Task[None]] = []
-        self._lanes: dict[tuple[str, str], asyncio.Task[None]] = {}
-        self._inbound_gate = asyncio.Semaphore(config.inbound_concurrency)
-        self._active = 0
+        self._poller: asyncio.Task[None] | None = None
 
     @classmethod
-    def from_runtime(cls, settings: Any, rt: Any, kick: Callable[[], None]) -> TelegramChannel:
+    def from_runtime(cls, settings: Settings, rt: Runtime, kick: Callable[[], None]) -> TelegramChannel:
         """Build from settings and the runtime: the limiter is shared through Redis when configured."""
-        from bot.delivery.ratelimit import MemoryRateLimiter, RedisRateLimiter
-
         limiter: RateLimiter = RedisRateLimiter(rt.redis) if rt.redis is not None else MemoryRateLimiter()
         return cls(TelegramConfig.from_settings(settings), engine=rt.engine, limiter=limiter, kick=kick)
 
@@ -109,34 +125,28 @@ class TelegramChannel:
                 allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False))
         else:
             await self._with_retries("deleteWebhook", lambda: self.bot.delete_webhook(drop_pending_updates=False))
-        await self.recover()
+        await self.kit.start()
         if self.config.mode == "polling":
-            self._background.append(asyncio.create_task(self._poll(), name="telegram-polling"))
-        self._background.append(asyncio.create_task(self._sweep(), name="telegram-inbox-sweep"))
+            self._poller = asyncio.create_task(self._poll(), name="telegram-polling")
 
     async def stop(self) -> None:
         """Stop receiving, finish the updates being handled, close the client."""
         self._stopping.set()
-        for task in self._background:
-            task.cancel()  # an unfinished getUpdates acknowledged nothing
-        await asyncio.gather(*self._background, return_exceptions=True)
-        self._background.clear()
-        await self.drain()
+        if self._poller is not None:
+            self._poller.cancel()  # an unfinished getUpdates acknowledged nothing
+            await asyncio.gather(self._poller, return_exceptions=True)
+            self._poller = None
+        await self.kit.stop()
         await self.bot.shutdown()
 
-    async def drain(self) -> None:
-        """Wait until every stored update being handled is done."""
-        while self._lanes:
-            await asyncio.gather(*list(self._lanes.values()), return_exceptions=True)
-
-    def routes(self) -> list[Any]:
+    def routes(self) -> list[BaseRoute]:
         """The webhook route on the bot's HTTP server, in webhook mode."""
         if self.config.mode != "webhook":
             return []
         return [Route(self.config.webhook_path, self.webhook, methods=["POST"])]
 
-    async def send(self, message: OutboundMessage) -> str | None:
-        """Deliver one outbox message (the relay's Channel protocol)."""
+    async def send(self, message: OutboundMessage) -> DeliveryOutcome:
+        """Deliver one outbox message and report what became of it (the relay's Channel protocol)."""
         return await self.sender.send(message)
 
     async def _with_retries(self, what: str, call: Callable[[], Awaitable[Any]]) -> Any:
@@ -165,106 +175,43 @@ class TelegramChannel:
             self.stats["unreadable"] += 1
             return None
         if isinstance(meaning, Migrated):
-            await self.sender.follow_migration(meaning.old_chat_id, meaning.new_chat_id)
+            log.warning("telegram group %s became supergroup %s", meaning.old_chat_id, meaning.new_chat_id)
+            await self.kit.records.chat_moved(meaning.old_chat_id, meaning.new_chat_id)
             return None
         if meaning is None:
             return None
-        row_id = await self._engine.store(meaning.message)
-        if row_id is None:
-            self.stats["redelivered"] += 1
-            return None
-        return row_id, meaning
+        row_id = await self.kit.store(meaning.message)
+        return None if row_id is None else (row_id, meaning)
 
     def schedule(self, row_id: int, received: Received) -> None:
-        """Handle a stored update after the ones before it from the same person in the same chat."""
-        key = (received.message.chat_id, received.message.user_id)
-        before = self._lanes.get(key)
+        """Handle a stored update in its lane, then answer it if it was a button press."""
 
-        async def run() -> None:
-            try:
-                if before is not None:
-                    await asyncio.gather(before, return_exceptions=True)
-                async with self._inbound_gate:
-                    await self._handle(row_id, received)
-            finally:
-                if self._lanes.get(key) is task:
-                    del self._lanes[key]
-
-        task = asyncio.create_task(run())
-        self._lanes[key] = task
-
-    async def recover(self, older_than: timedelta | None = None) -> int:
-        """Handle what was stored but never handled (a crash, a lost connection); returns how many.
-
-        At start every such row; later, from the sweeper, only rows older than `older_than`. A
-        row another worker is handling right now is safe: handling claims it first.
-        """
-        async with self._sessions() as session:
-            rows = await unprocessed(session, PLATFORM, limit=10_000)
-        if older_than is not None:
-            cutoff = self._engine.clock.now() - older_than
-            rows = [r for r in rows if r.received_at <= cutoff]
-        for row in rows:
-            self.schedule(row.id, Received(message_from_payload(row.payload)))
-        if rows:
-            log.warning("telegram: handling %d stored updates that were left unhandled", len(rows))
-        return len(rows)
-
-    async def _sweep(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                await asyncio.wait_for(self._stopping.wait(), timeout=self.config.sweep_interval)
-                return
-            except TimeoutError:
-                pass
-            try:
-                await self.recover(older_than=timedelta(seconds=self.config.sweep_interval))
-            except Exception:
-                log.exception("telegram: sweeping the inbox failed")
-
-    async def _handle(self, row_id: int, received: Received) -> None:
-        self._active += 1
-        self.stats["max_parallel"] = max(self.stats["max_parallel"], self._active)
-        try:
-            sent = await self._engine.process_stored(row_id, received.message)
-        except Exception:  # the inbox keeps it: the sweeper or the next start handles it
-            log.exception("telegram update %s could not be handled", received.message.message_id)
-            sent = []
-        finally:
-            self._active -= 1
-        self.stats["handled"] += 1
-        if received.callback_query_id is not None:
+        async def answer(sent: list[OutboxMessage]) -> None:
             await self._answer_press(received, sent)
-        self._kick()
+
+        self.kit.schedule(row_id, received.message, answer if received.callback_query_id is not None else None)
 
     async def _answer_press(self, received: Received, sent: list[OutboxMessage]) -> None:
         """Answer a button press: in a group to the presser alone, in a private chat with a toast."""
         msg = received.message
+        query_id = received.callback_query_id or ""
         replies = [r for r in sent if r.kind == "reply" and r.platform == PLATFORM and r.address == msg.chat_id]
         text, alert = "", False
         if replies:
             first = replies[0]
             if msg.chat_type == "group" and not first.buttons and len(first.text) <= MAX_ALERT:
-                # "已经有人接了" is meant for the one who pressed, not for the whole group.
+                # "已经有人接了" is meant for the one who pressed, not for the whole group: the
+                # alert delivers it (unless the relay took it a moment earlier).
                 text, alert = first.text, True
-                await self._shown_in_alert(first, received.callback_query_id or "")
+                await self.kit.records.deliver_inline([first.id], external_id=f"callback:{query_id}")
             else:
                 text = first.text.split("\n", 1)[0]
         try:
-            await self.bot.answer_callback_query(received.callback_query_id or "",
-                                                 text=callback_answer(text) or None, show_alert=alert)
+            await self.bot.answer_callback_query(query_id, text=callback_answer(text) or None, show_alert=alert)
         except TelegramError as exc:  # too old (a redelivery) or already answered: the reply still goes
-            log.info("callback query %s not answered: %s", received.callback_query_id, exc)
+            log.info("callback query %s not answered: %s", query_id, exc)
         if msg.chat_type == "private" and msg.reply_to_message_id:
             await self.sender.remove_keyboard(int(msg.chat_id), int(msg.reply_to_message_id))
-
-    async def _shown_in_alert(self, row: OutboxMessage, callback_query_id: str) -> None:
-        """Record a reply as delivered by the callback answer, unless the relay took it first."""
-        async with self._sessions() as session:
-            now = self._engine.clock.now()
-            if await claim(session, row.id, now=now):
-                await mark_sent(session, row.id, now=now, external_message_id=f"callback:{callback_query_id}")
-            await session.commit()
 
     async def _poll(self) -> None:
         """Long polling: store each update, and only then let the next getUpdates acknowledge it."""
@@ -303,8 +250,7 @@ class TelegramChannel:
             for row_id, received in stored:
                 self.schedule(row_id, received)
             # Back-pressure: fetch (and so acknowledge) no faster than updates are handled.
-            while len(self._lanes) > 4 * self.config.inbound_concurrency and not self._stopping.is_set():
-                await asyncio.wait(list(self._lanes.values()), return_when=asyncio.FIRST_COMPLETED)
+            await self.kit.wait_for_room(4 * self.config.inbound_concurrency)
 
     async def webhook(self, request: Request) -> Response:
         """The webhook route: 403 without the secret, 400 if malformed, 200 only once stored."""

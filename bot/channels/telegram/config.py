@@ -6,7 +6,7 @@ import re
 import warnings
 from dataclasses import dataclass, field
 from math import ceil
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 from telegram import Bot, BotCommand
@@ -16,6 +16,9 @@ from telegram.warnings import PTBDeprecationWarning
 
 from bot.delivery.ratelimit import Limit
 from handlers.core.router import Dispatcher
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 _SECRET_FORM = re.compile(r"[A-Za-z0-9_-]{1,256}")
 _COMMAND_FORM = re.compile(r"[a-z0-9_]{1,32}")
@@ -89,10 +92,10 @@ class TelegramConfig:
         return self.token.split(":", 1)[0]
 
     @classmethod
-    def from_settings(cls, settings: Any) -> TelegramConfig:
+    def from_settings(cls, settings: Settings) -> TelegramConfig:
         """Read the `XINFENG_TELEGRAM_*` settings."""
         return cls(
-            token=settings.telegram_token,
+            token=settings.telegram_token or "",
             api_url=settings.telegram_api_url,
             mode=settings.telegram_mode,
             webhook_url=settings.telegram_webhook_url,

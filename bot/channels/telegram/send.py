@@ -1,13 +1,14 @@
-"""Sending to Telegram under its limits: every Bot API call paced, retried, never silently dropped.
+"""Sending to Telegram under its limits: every Bot API call paced, retried, and its outcome reported.
 
 Each call first takes its slots from the rate limiter, all or none: the bot's global rate,
 and for a new message 1 per second in that chat and 20 per minute in a group (edits count
 toward the global rate only). Telegram should then never answer 429; if it does anyway (another
-process using the same token, clocks drifting), the call waits `retry_after` and goes again.
-Network failures are retried with backoff; after `send_attempts` the relay gets a retryable
-`DeliveryError` and tries again in a later round. Only what can never succeed — the user
-blocked the bot, the chat is gone, the request itself is wrong — is a final failure, which
-the relay keeps as undeliverable.
+process using the same token, clocks drifting), a short `retry_after` is waited out in place
+and a long one is reported as `Throttled`, so the relay holds the row (and its chat) back
+without counting a failure. Network failures are retried with backoff; after `send_attempts`
+the relay gets a `TemporaryFailure`. The user blocked the bot or the chat is gone:
+`RecipientGone`; a group became a supergroup: `ChatMoved`; a request Telegram can never accept:
+`Refused`. Nothing here writes to the database — the relay applies the outcome.
 """
 
 from __future__ import annotations
@@ -19,8 +20,6 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from sqlalchemy import update as sql_update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.error import (
@@ -33,14 +32,21 @@ from telegram.error import (
     TimedOut,
 )
 
+from bot.channels.base import Undelivered
+from bot.channels.records import ChannelRecords
 from bot.channels.telegram.config import TelegramConfig, retry_seconds
 from bot.channels.telegram.render import inline_keyboard, render, split_text, to_html
-from bot.channels.telegram.inbound import PLATFORM
 from bot.delivery.ratelimit import Limit, RateLimiter
-from bot.delivery.relay import DeliveryError
 from handlers.core.messages import OutboundMessage
-from storage.models import ChannelIdentity, TeamGroup
-from storage.messaging.outbox import sent_message_ids
+from storage.messaging.outcomes import (
+    ChatMoved,
+    Delivered,
+    DeliveryOutcome,
+    RecipientGone,
+    Refused,
+    TemporaryFailure,
+    Throttled,
+)
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +54,10 @@ T = TypeVar("T")
 Sleeper = Callable[[float], Awaitable[None]]
 
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+# 429s waited out in place before the row goes back to the relay with a retry-after.
 MAX_THROTTLED = 20
+# A longer retry-after is not waited out in the lane: the relay holds the row back instead.
+MAX_WAIT_IN_PLACE = 30.0
 # Errors that mean the recipient is gone for good, not that we asked wrongly.
 _GONE = ("chat not found", "user not found", "bot was kicked", "bot was blocked", "user is deactivated",
          "peer_id_invalid", "group chat was deactivated", "bot can't initiate")
@@ -68,14 +77,14 @@ class TelegramSender:
         bot: Bot,
         config: TelegramConfig,
         *,
-        sessions: async_sessionmaker[AsyncSession],
+        records: ChannelRecords,
         limiter: RateLimiter,
         sleep: Sleeper = asyncio.sleep,
         stats: Counter[str] | None = None,
     ) -> None:
         self.bot = bot
         self.config = config
-        self._sessions = sessions
+        self._records = records
         self._limiter = limiter
         self._sleep = sleep
         self.stats: Counter[str] = stats if stats is not None else Counter()
@@ -114,7 +123,7 @@ class TelegramSender:
             self._chat_done = {c: t for c, t in self._chat_done.items() if t > horizon}
 
     async def call(self, chat_id: int, kind: str, request: Callable[[int], Awaitable[T]]) -> T:
-        """One Bot API call under the rate limits, retried until it succeeds or cannot."""
+        """One Bot API call under the rate limits, retried until it succeeds; `Undelivered` when it cannot."""
         failures = throttled = 0
         while True:
             if kind == "message":
@@ -128,48 +137,51 @@ class TelegramSender:
             except RetryAfter as exc:
                 self.stats["retry_after"] += 1
                 throttled += 1
-                if throttled > MAX_THROTTLED:
-                    raise DeliveryError(f"still throttled after {throttled} waits: {exc}") from exc
-                await self._sleep(retry_seconds(exc))
+                wait = retry_seconds(exc)
+                if throttled > MAX_THROTTLED or wait > MAX_WAIT_IN_PLACE:
+                    raise Undelivered(Throttled(wait, f"telegram 429 (retry after {wait:g} s): {exc}")) from exc
+                await self._sleep(wait)
             except ChatMigrated as exc:
-                await self.follow_migration(str(chat_id), str(exc.new_chat_id))
-                chat_id = int(exc.new_chat_id)
+                raise Undelivered(ChatMoved(str(exc.new_chat_id),
+                                            f"group {chat_id} became supergroup {exc.new_chat_id}")) from exc
             except (Forbidden, BadRequest) as exc:
-                if isinstance(exc, Forbidden) or is_gone(exc):
-                    await self._unreachable(chat_id)
-                raise DeliveryError(f"{type(exc).__name__}: {exc}", retryable=False) from exc
+                reason = f"{type(exc).__name__}: {exc}"
+                gone = isinstance(exc, Forbidden) or is_gone(exc)
+                raise Undelivered(RecipientGone(reason) if gone else Refused(reason)) from exc
             except (TimedOut, NetworkError) as exc:
                 failures += 1
                 self.stats["network_retry"] += 1
                 if failures >= self.config.send_attempts:
-                    raise DeliveryError(f"network: {exc}") from exc
+                    raise Undelivered(TemporaryFailure(f"network: {exc}")) from exc
                 await self._sleep(self.backoff(failures))
             except TelegramError as exc:
-                raise DeliveryError(f"telegram: {exc}") from exc
+                raise Undelivered(TemporaryFailure(f"telegram: {exc}")) from exc
 
-    async def send(self, message: OutboundMessage) -> str | None:
+    async def send(self, message: OutboundMessage) -> DeliveryOutcome:
         """Deliver one outbox message: send it (split if long) or, for kind "edit", edit the earlier one."""
         try:
             chat_id = int(message.address or "")
         except ValueError:
-            raise DeliveryError(f"not a Telegram chat id: {message.address!r}", retryable=False) from None
-        if message.kind == "edit":
-            return await self.edit(message, chat_id)
-        rendered = render(message, private=chat_id > 0)
-        last: str | None = None
-        for i, part in enumerate(rendered.parts):
-            markup = rendered.markup if i == len(rendered.parts) - 1 else None
-            sent = await self.call(chat_id, "message", lambda chat, part=part, markup=markup: self.bot.send_message(
-                chat_id=chat, text=part, parse_mode=ParseMode.HTML, reply_markup=markup,
-                link_preview_options=NO_PREVIEW))
-            last = str(sent.message_id)  # the part with the buttons: what a later edit changes
+            return Refused(f"not a Telegram chat id: {message.address!r}")
+        try:
+            if message.kind == "edit":
+                return Delivered(await self.edit(message, chat_id))
+            rendered = render(message, private=chat_id > 0)
+            last: str | None = None
+            for i, part in enumerate(rendered.parts):
+                markup = rendered.markup if i == len(rendered.parts) - 1 else None
+                sent = await self.call(chat_id, "message", lambda chat, part=part, markup=markup: self.bot.send_message(
+                    chat_id=chat, text=part, parse_mode=ParseMode.HTML, reply_markup=markup,
+                    link_preview_options=NO_PREVIEW))
+                last = str(sent.message_id)  # the part with the buttons: what a later edit changes
+        except Undelivered as exc:
+            return exc.outcome
         self.stats["sent"] += 1
-        return last
+        return Delivered(last)
 
     async def edit(self, message: OutboundMessage, chat_id: int) -> str | None:
-        """Edit the messages about `message.ref` already delivered to this chat."""
-        async with self._sessions() as session:
-            earlier = await sent_message_ids(session, platform=PLATFORM, address=str(chat_id), ref=message.ref or "")
+        """Edit the messages about `message.ref` already delivered to this chat; the last id edited."""
+        earlier = await self._records.sent_message_ids(str(chat_id), message.ref or "")
         if not earlier:
             return None  # never delivered here: no stale card to correct
         text = to_html(split_text(message.text)[0], bold_first_line=True)
@@ -184,14 +196,14 @@ class TelegramSender:
                     chat_id=chat, message_id=mid, text=text, parse_mode=ParseMode.HTML, reply_markup=markup,
                     link_preview_options=NO_PREVIEW))
                 done = message_id
-            except DeliveryError as exc:
-                if "not modified" in str(exc):
+            except Undelivered as exc:
+                if not isinstance(exc.outcome, Refused):
+                    raise
+                if "not modified" in exc.outcome.reason:
                     done = message_id
                     continue
-                if exc.retryable:
-                    raise
                 # Deleted by an admin, or too old to edit: the other copies still get corrected.
-                log.info("telegram edit of %s/%s failed: %s", chat_id, message_id, exc)
+                log.info("telegram edit of %s/%s failed: %s", chat_id, message_id, exc.outcome.reason)
         self.stats["edited"] += 1
         return done
 
@@ -200,29 +212,5 @@ class TelegramSender:
         try:
             await self.call(chat_id, "edit", lambda chat: self.bot.edit_message_reply_markup(
                 chat_id=chat, message_id=message_id))
-        except DeliveryError as exc:
+        except Undelivered as exc:
             log.info("keyboard of %s/%s not removed: %s", chat_id, message_id, exc)
-
-    async def _unreachable(self, chat_id: int) -> None:
-        """A user who blocked the bot: reach them elsewhere until they write here again."""
-        if chat_id < 0:
-            log.warning("telegram group %s is gone for the bot (kicked or deleted)", chat_id)
-            return
-        async with self._sessions() as session:
-            await session.execute(
-                sql_update(ChannelIdentity)
-                .where(ChannelIdentity.platform == PLATFORM, ChannelIdentity.external_id == str(chat_id))
-                .values(reachable=False)
-            )
-            await session.commit()
-
-    async def follow_migration(self, old_chat_id: str, new_chat_id: str) -> None:
-        """A group became a supergroup with a new id: its team binding follows."""
-        async with self._sessions() as session:
-            await session.execute(
-                sql_update(TeamGroup)
-                .where(TeamGroup.platform == PLATFORM, TeamGroup.chat_id == old_chat_id)
-                .values(chat_id=new_chat_id)
-            )
-            await session.commit()
-        log.warning("telegram group %s became supergroup %s", old_chat_id, new_chat_id)

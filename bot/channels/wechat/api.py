@@ -21,11 +21,14 @@ import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from storage.clock import Clock
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +99,7 @@ class AccessTokenRefresher:
         fetch: TokenFetcher,
         clock: Clock,
         *,
-        redis: Any = None,
+        redis: Redis | None = None,
         prefix: str = "xinfeng:wechat:",
         margin: timedelta = timedelta(minutes=5),
         lock_timeout: float = 15.0,
@@ -320,7 +323,7 @@ def build_api(
     name: str,
     base_url: str,
     clock: Clock,
-    redis: Any = None,
+    redis: Redis | None = None,
     wecom: bool,
     account_id: str,
     secret: str,

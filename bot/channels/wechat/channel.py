@@ -1,12 +1,14 @@
 """The WeChat Official Account (公众号) channel: `/wechat` callbacks in, messages out.
 
 Callbacks (GET URL verification, POST messages; plain or encrypted 安全模式) are verified by
-`wechat_xml`, translated into one `InboundMessage` and handled within the reply budget
-(`wechat_replies`). Outbound, WeChat allows customer-service messages only within 48 hours
-of the user's last action (and only so many per window), so each message takes a slot of
-the user's window; outside it a template message is sent (template ids per kind of
-notification), and when neither is possible the relay records the row as undeliverable.
-Menu clicks send their key, which is a command text; `subscribe` runs `/follow`.
+`callbacks`, translated into one `InboundMessage` and stored and handled through the channel
+kit within the reply budget (`replies`); what was stored but not handled (a crash) is
+handled by the kit's sweeper. Outbound, WeChat allows customer-service messages only within
+48 hours of the user's last action (and only so many per window), so each message takes a
+slot of the user's window; outside it a template message is sent (template ids per kind of
+notification), and when neither is possible the outcome is `Refused` and the relay keeps the
+row as undeliverable. Menu clicks send their key, which is a command text; `subscribe` runs
+`/follow`. Nothing here writes to the database except through the kit's records.
 """
 
 from __future__ import annotations
@@ -15,22 +17,38 @@ import asyncio
 import logging
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
-from bot.channels.wechat.replies import REPLY_BUDGET_SECONDS, ReplyDesk, numbered_text, remember_choices
-from bot.channels.wechat.api import QuotaExceeded, WeChatApiClient, WeChatApiError, build_api
+from bot.channels.base import ChannelKit, Sleeper
+from bot.channels.wechat.api import (
+    QuotaExceeded,
+    WeChatApiClient,
+    WeChatApiError,
+    build_api,
+)
 from bot.channels.wechat.callbacks import CallbackCodec, CallbackRejected, render_xml
-from bot.delivery.relay import DeliveryError
-from handlers.core.messages import Button, InboundMessage, Media, OutboundMessage
+from bot.channels.wechat.replies import REPLY_BUDGET_SECONDS, ReplyDesk, numbered_text
+from bot.settings import Settings
 from handlers.core.engine import Engine
+from handlers.core.messages import Button, InboundMessage, Media, OutboundMessage
 from storage.clock import Clock
-from storage.messaging.inbox import mark_inbound, store_inbound
-from storage.messaging.wechat import close_window, last_action, return_cs_slot, set_reachable, take_cs_slot
+from storage.messaging.outcomes import (
+    Delivered,
+    DeliveryOutcome,
+    RecipientGone,
+    Refused,
+    TemporaryFailure,
+    Throttled,
+)
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+    from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -107,15 +125,21 @@ def inbound_from(fields: dict[str, Any], platform: str, prefix: str) -> InboundM
     return None
 
 
-def official_account_api(settings: Any, clock: Clock, redis: Any = None) -> WeChatApiClient:
+def official_account_api(settings: Settings, clock: Clock, redis: Redis | None = None) -> WeChatApiClient:
     """The Official Account's API client; its token is shared through Redis when given."""
     return build_api(name=f"oa:{settings.wechat_app_id}", base_url=settings.wechat_api_url, clock=clock,
-                     redis=redis, wecom=False, account_id=settings.wechat_app_id,
-                     secret=settings.wechat_app_secret)
+                     redis=redis, wecom=False, account_id=settings.wechat_app_id or "",
+                     secret=settings.wechat_app_secret or "")
+
+
+def quota_outcome(exc: QuotaExceeded, clock: Clock) -> Throttled:
+    """A used-up daily quota: the row waits until the API's back-off ends, no attempt counted."""
+    wait = max(0.0, (exc.until - clock.now()).total_seconds())
+    return Throttled(wait, f"{exc} (until {exc.until.isoformat()})")
 
 
 class CallbackChannel:
-    """What both WeChat channels do with callbacks: verify, translate, store, handle, answer."""
+    """What both WeChat channels do with callbacks: verify, translate, hand to the kit, answer."""
 
     platform = PLATFORM
     # Whether users' actions open a 48-hour customer-service window (the Official Account's rule).
@@ -125,36 +149,39 @@ class CallbackChannel:
         self,
         *,
         engine: Engine,
-        sessions: async_sessionmaker[AsyncSession],
-        clock: Clock,
         api: WeChatApiClient,
         codec: CallbackCodec,
-        kick: Callable[[], object] = lambda: None,
+        kick: Callable[[], None] = lambda: None,
         budget: float = REPLY_BUDGET_SECONDS,
         path: str = "/wechat",
+        inbound_concurrency: int = 16,
+        sweep_interval: float = 60.0,
+        sweep_wait: Sleeper = asyncio.sleep,
     ) -> None:
-        self.sessions = sessions
-        self.clock = clock
+        self.clock = engine.clock
         self.api = api
         self.codec = codec
         self.path = path
-        self.desk = ReplyDesk(platform=self.platform, engine=engine, sessions=sessions, clock=clock, kick=kick,
-                              budget=budget, track_window=self.tracks_window)
+        self.kit = ChannelKit(platform=self.platform, engine=engine, kick=kick, concurrency=inbound_concurrency,
+                              sweep_interval=sweep_interval, sweep_wait=sweep_wait)
+        self.desk = ReplyDesk(kit=self.kit, budget=budget, track_window=self.tracks_window)
 
-    def routes(self) -> list[Route]:
+    def routes(self) -> list[BaseRoute]:
         """GET verifies the callback URL, POST delivers messages and events."""
         return [Route(self.path, self.verify_url, methods=["GET"]),
                 Route(self.path, self.callback, methods=["POST"])]
 
     async def start(self) -> None:
-        """Load the request parser now: a cold first parse would take longer than the reply budget."""
+        """Load the request parser (a cold first parse outlasts the reply budget); handle what a crash left."""
         from handlers.language.request_parser import warm_up
 
         await asyncio.to_thread(warm_up)
+        await self.kit.start()
 
     async def stop(self) -> None:
         """Let late handlers finish (a while), then close the HTTP client."""
         await self.desk.drain(timeout=10.0)
+        await self.kit.stop(timeout=10.0)
         await self.api.http.aclose()
 
     async def verify_url(self, request: Request) -> Response:
@@ -187,9 +214,10 @@ class CallbackChannel:
         msg = inbound_from(fields, self.platform, self.platform)
         try:
             if event == "unsubscribe":
-                await self._unsubscribed(user, f"{user}:{fields['CreateTime']}")
+                await self.kit.records.recipient_gone(user, reason="unsubscribed",
+                                                      event_id=f"{user}:{fields['CreateTime']}")
             elif event == "templatesendjobfinish" and "block" in str(fields.get("Status", "")):
-                await self._mark(user, reachable=False)  # a template bounced: the user blocked us
+                await self.kit.records.recipient_gone(user, reason="a template bounced: the user blocked us")
             elif msg is None and event in USER_EVENTS:
                 await self.desk.note_action(user)  # a menu link opened, a location reported
             if msg is None:
@@ -204,21 +232,6 @@ class CallbackChannel:
                             "CreateTime": int(self.clock.now().timestamp()), "MsgType": "text", "Content": text})
         return Response(self.codec.seal(opened, reply), media_type="application/xml")
 
-    async def _unsubscribed(self, user: str, message_id: str) -> None:
-        async with self.sessions() as session:
-            row_id = await store_inbound(session, platform=self.platform, message_id=message_id,
-                                         payload={"event": "unsubscribe", "user_id": user}, now=self.clock.now())
-            if row_id is None:
-                return
-            await set_reachable(session, platform=self.platform, external_id=user, reachable=False)
-            await mark_inbound(session, row_id, "processed")
-            await session.commit()
-
-    async def _mark(self, user: str, *, reachable: bool) -> None:
-        async with self.sessions() as session:
-            await set_reachable(session, platform=self.platform, external_id=user, reachable=reachable)
-            await session.commit()
-
 
 class WeChatChannel(CallbackChannel):
     """One Official Account: `/wechat` callbacks, customer-service and template messages, menu."""
@@ -230,68 +243,56 @@ class WeChatChannel(CallbackChannel):
         self.template_ids = dict(template_ids or {})
 
     @classmethod
-    def from_settings(cls, settings: Any, rt: Any, kick: Callable[[], object]) -> WeChatChannel:
+    def from_runtime(cls, settings: Settings, rt: Runtime, kick: Callable[[], None]) -> WeChatChannel:
         """Build from `XINFENG_WECHAT_*` settings and the runtime (its Redis shares the token)."""
-        codec = CallbackCodec(token=settings.wechat_token, receiver_id=settings.wechat_app_id,
+        codec = CallbackCodec(token=settings.wechat_token or "", receiver_id=settings.wechat_app_id or "",
                               aes_key=settings.wechat_aes_key or None)
-        return cls(engine=rt.engine, sessions=rt.sessions, clock=rt.clock, codec=codec,
-                   api=official_account_api(settings, rt.clock, rt.redis),
+        return cls(engine=rt.engine, codec=codec, api=official_account_api(settings, rt.clock, rt.redis),
                    template_ids=settings.wechat_template_ids, kick=kick, budget=settings.wechat_reply_budget)
 
-    async def send(self, message: OutboundMessage) -> str | None:
-        """A customer-service message inside the user's window, else a template message."""
+    async def send(self, message: OutboundMessage) -> DeliveryOutcome:
+        """A customer-service message inside the user's window, else a template message; the outcome."""
         user = message.address
         if not user:
-            raise DeliveryError("no WeChat address", retryable=False)
-        now = self.clock.now()
-        async with self.sessions() as session:
-            started, reachable = await last_action(session, platform=PLATFORM, user_id=user)
-            if not reachable:
-                raise DeliveryError("the user unsubscribed from the account", retryable=False)
-            slot = await take_cs_slot(session, platform=PLATFORM, user_id=user, started=started, now=now,
-                                      window=CS_WINDOW, limit=CS_LIMIT)
-            await remember_choices(session, platform=PLATFORM, chat_id=user, buttons=message.buttons, now=now)
-            await session.commit()
-        if slot:
-            assert started is not None
+            return Refused("no WeChat address")
+        slot = await self.kit.records.take_window_slot(user, window=CS_WINDOW, limit=CS_LIMIT)
+        if not slot.reachable:
+            return RecipientGone("the user unsubscribed from the account")
+        if slot.taken and slot.started is not None:
             text = numbered_text(message.text, message.buttons)
             try:
                 await self.api.call("/cgi-bin/message/custom/send",
                                     json_body={"touser": user, "msgtype": "text", "text": {"content": text}})
-                return None
+                return Delivered(None, numbered=tuple(b.data for b in message.buttons))
             except WeChatApiError as exc:
-                async with self.sessions() as session:
-                    if exc.errcode in WINDOW_CLOSED:
-                        # Our count was off (the user was sent messages we did not see).
-                        await close_window(session, platform=PLATFORM, user_id=user, started=started,
-                                           limit=CS_LIMIT)
-                    else:
-                        await return_cs_slot(session, platform=PLATFORM, user_id=user, started=started)
-                    await session.commit()
                 if exc.errcode not in WINDOW_CLOSED:
-                    raise await self._delivery_error(user, exc) from None
+                    await self.kit.records.return_window_slot(user, slot.started)
+                    return self._outcome(exc)
+                # Our count was off (the user was sent messages we did not see): a template instead.
+                await self.kit.records.close_window(user, slot.started, CS_LIMIT)
         return await self._send_template(message, user)
 
-    async def _send_template(self, message: OutboundMessage, user: str) -> str | None:
+    async def _send_template(self, message: OutboundMessage, user: str) -> DeliveryOutcome:
         kind = notification_kind(message)
         template_id = self.template_ids.get(kind) or self.template_ids.get("default")
         if not template_id:
-            raise DeliveryError(f"outside the 48-hour window and no template for {kind!r} messages",
-                                retryable=False)
+            return Refused(f"outside the 48-hour window and no template for {kind!r} messages")
         body = {"touser": user, "template_id": template_id, "data": template_data(message.text, message.buttons)}
         try:
             answer = await self.api.call("/cgi-bin/message/template/send", json_body=body)
         except WeChatApiError as exc:
-            raise await self._delivery_error(user, exc) from None
+            return self._outcome(exc)
         msgid = answer.get("msgid")
-        return None if msgid is None else str(msgid)
+        return Delivered(None if msgid is None else str(msgid), numbered=tuple(b.data for b in message.buttons))
 
-    async def _delivery_error(self, user: str, exc: WeChatApiError) -> DeliveryError:
-        if exc.errcode == NOT_SUBSCRIBED:
-            await self._mark(user, reachable=False)
+    def _outcome(self, exc: WeChatApiError) -> DeliveryOutcome:
         if isinstance(exc, QuotaExceeded):
-            return DeliveryError(f"{exc} (until {exc.until.isoformat()})", retryable=True)
-        return DeliveryError(str(exc), retryable=exc.errcode not in PERMANENT)
+            return quota_outcome(exc, self.clock)
+        if exc.errcode == NOT_SUBSCRIBED:
+            return RecipientGone(str(exc))
+        if exc.errcode in PERMANENT:
+            return Refused(str(exc))
+        return TemporaryFailure(str(exc))
 
     async def install_menu(self, menu: dict[str, Any] | None = None) -> None:
         """Install the custom menu (点单 / 我的 / 更多: 帮助, 统计); each click sends its key as text."""

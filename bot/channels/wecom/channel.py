@@ -7,28 +7,47 @@ as the team's group, so a task or a captain's broadcast reaches everyone with on
 accepts by replying to the app ("1" means the newest choices shown to them or their groups).
 
 WeCom silently drops app messages beyond about 30 a minute and 1,000 an hour to one member,
-so each member message first takes a slot of the shared rate limiter (`bot/ratelimit.py`).
+so each member message first takes a slot of the shared rate limiter (`bot/delivery/ratelimit.py`);
+a wait beyond a minute is reported as `Throttled`, and the relay holds the row back until then.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-
-from bot.channels.wechat.channel import CallbackChannel
-from bot.channels.wechat.replies import numbered_text, remember_choices
-from bot.channels.wechat.api import QuotaExceeded, WeChatApiClient, WeChatApiError, build_api
+from bot.channels.wechat.api import (
+    QuotaExceeded,
+    WeChatApiClient,
+    WeChatApiError,
+    build_api,
+)
 from bot.channels.wechat.callbacks import CallbackCodec
-from bot.delivery.ratelimit import Limit, MemoryRateLimiter, RateLimiter, RedisRateLimiter
-from bot.delivery.relay import DeliveryError
+from bot.channels.wechat.channel import CallbackChannel, quota_outcome
+from bot.channels.wechat.replies import numbered_text
+from bot.delivery.ratelimit import (
+    Limit,
+    MemoryRateLimiter,
+    RateLimiter,
+    RedisRateLimiter,
+)
+from bot.settings import Settings
 from handlers.core.messages import OutboundMessage
 from storage.clock import Clock
-from storage.models import ChannelIdentity, RoleGrant, Team, TeamGroup, TeamMember
-from storage.messaging.wechat import is_group_chat
+from storage.messaging.outcomes import (
+    Delivered,
+    DeliveryOutcome,
+    RecipientGone,
+    Refused,
+    TemporaryFailure,
+    Throttled,
+)
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+    from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +57,9 @@ MEMBER_PER_HOUR = 1000
 # A member over the per-minute limit waits in its own lane; beyond this (the hourly limit)
 # the row is handed back to the relay instead of holding a lane for up to an hour.
 MAX_LANE_WAIT_SECONDS = 61.0
-# 81013: no valid recipient; 86003: the group chat no longer exists; 40003: bad user id.
-PERMANENT = frozenset({40003, 81013, 86003})
-NOT_A_MEMBER = frozenset({40003, 81013})
+# The recipient is gone — 81013: no valid recipient; 40003: bad user id (left the company or
+# the app's scope); 86003: the group chat no longer exists.
+GONE = frozenset({40003, 81013, 86003})
 # appchat/create takes 2 to 500 members.
 GROUP_MIN, GROUP_MAX = 2, 500
 
@@ -67,59 +86,53 @@ class WeComChannel(CallbackChannel):
         self.limiter = limiter
 
     @classmethod
-    def from_settings(cls, settings: Any, rt: Any, kick: Callable[[], object]) -> WeComChannel:
+    def from_runtime(cls, settings: Settings, rt: Runtime, kick: Callable[[], None]) -> WeComChannel:
         """Build from `XINFENG_WECOM_*` settings; with Redis, every worker shares token and limits."""
         api = wecom_api(settings, rt.clock, rt.redis)
         limiter: RateLimiter = RedisRateLimiter(rt.redis) if rt.redis is not None else MemoryRateLimiter()
-        codec = CallbackCodec(token=settings.wecom_token, receiver_id=settings.wecom_corp_id,
+        codec = CallbackCodec(token=settings.wecom_token or "", receiver_id=settings.wecom_corp_id or "",
                               aes_key=settings.wecom_aes_key, wecom=True)
-        return cls(engine=rt.engine, sessions=rt.sessions, clock=rt.clock, api=api, codec=codec, kick=kick,
-                   budget=settings.wechat_reply_budget, agent_id=int(settings.wecom_agent_id),
-                   corp_id=settings.wecom_corp_id, limiter=limiter)
+        return cls(engine=rt.engine, api=api, codec=codec, kick=kick, budget=settings.wechat_reply_budget,
+                   agent_id=int(settings.wecom_agent_id or 0), corp_id=settings.wecom_corp_id or "", limiter=limiter)
 
     def accepts(self, fields: dict[str, Any]) -> bool:
         """Only callbacks for this app (several apps of a corp may share a URL)."""
         agent = fields.get("AgentID")
         return agent in (None, "") or str(agent) == str(self.agent_id)
 
-    async def send(self, message: OutboundMessage) -> str | None:
-        """Into a bound team group by app chat, else to a member as an app message."""
+    async def send(self, message: OutboundMessage) -> DeliveryOutcome:
+        """Into a bound team group by app chat, else to a member as an app message; the outcome."""
         address = message.address
         if not address:
-            raise DeliveryError("no WeCom address", retryable=False)
-        now = self.clock.now()
-        async with self.sessions() as session:
-            group = await is_group_chat(session, platform=PLATFORM, chat_id=address)
-            await remember_choices(session, platform=PLATFORM, chat_id=address, buttons=message.buttons, now=now)
-            await session.commit()
+            return Refused("no WeCom address")
         text = {"content": numbered_text(message.text, message.buttons)}
-        if group:
-            await self._call("/cgi-bin/appchat/send", {"chatid": address, "msgtype": "text", "text": text})
-            return None
-        limits = member_limits(self.agent_id, address)
-        wait = await self.limiter.try_acquire_all(limits)
-        if wait > MAX_LANE_WAIT_SECONDS:
-            raise DeliveryError(f"WeCom member limit: next slot in {wait:.0f}s", retryable=True)
-        if wait > 0:
-            await self.limiter.acquire_all(limits)
-        answer = await self._call("/cgi-bin/message/send", {"touser": address, "msgtype": "text",
-                                                            "agentid": self.agent_id, "text": text},
-                                  member=address)
-        if address in str(answer.get("invaliduser") or "").split("|"):
-            await self._mark(address, reachable=False)
-            raise DeliveryError(f"{address} is not a member the app can reach", retryable=False)
-        msgid = answer.get("msgid")
-        return None if msgid is None else str(msgid)
-
-    async def _call(self, path: str, body: dict[str, Any], member: str | None = None) -> dict[str, Any]:
+        numbered = tuple(b.data for b in message.buttons)
         try:
-            return await self.api.call(path, json_body=body)
-        except QuotaExceeded as exc:
-            raise DeliveryError(f"{exc} (until {exc.until.isoformat()})", retryable=True) from None
+            if await self.kit.records.is_group_chat(address):
+                await self.api.call("/cgi-bin/appchat/send", json_body={"chatid": address, "msgtype": "text",
+                                                                        "text": text})
+                return Delivered(None, numbered=numbered)
+            limits = member_limits(self.agent_id, address)
+            wait = await self.limiter.try_acquire_all(limits)
+            if wait > MAX_LANE_WAIT_SECONDS:
+                return Throttled(wait, f"WeCom member limit: next slot in {wait:.0f}s")
+            if wait > 0:
+                await self.limiter.acquire_all(limits)
+            answer = await self.api.call("/cgi-bin/message/send", json_body={
+                "touser": address, "msgtype": "text", "agentid": self.agent_id, "text": text})
         except WeChatApiError as exc:
-            if member is not None and exc.errcode in NOT_A_MEMBER:
-                await self._mark(member, reachable=False)  # left the company or the app's scope
-            raise DeliveryError(str(exc), retryable=exc.errcode not in PERMANENT) from None
+            return self._outcome(exc)
+        if address in str(answer.get("invaliduser") or "").split("|"):
+            return RecipientGone(f"{address} is not a member the app can reach")
+        msgid = answer.get("msgid")
+        return Delivered(None if msgid is None else str(msgid), numbered=numbered)
+
+    def _outcome(self, exc: WeChatApiError) -> DeliveryOutcome:
+        if isinstance(exc, QuotaExceeded):
+            return quota_outcome(exc, self.clock)
+        if exc.errcode in GONE:
+            return RecipientGone(str(exc))
+        return TemporaryFailure(str(exc))
 
     async def create_team_group(self, team_id: int) -> str:
         """Create the team's WeCom group chat with its members on WeCom and bind it; returns the chat id.
@@ -127,49 +140,26 @@ class WeComChannel(CallbackChannel):
         Idempotent: a team already bound to a WeCom group keeps it. The captain (when on WeCom)
         owns the group. Raises ValueError when fewer than two members use WeCom.
         """
-        async with self.sessions() as session:
-            team = await session.get(Team, team_id)
-            if team is None:
-                raise ValueError(f"no team {team_id}")
-            bound = (await session.execute(
-                select(TeamGroup.chat_id).where(TeamGroup.team_id == team_id, TeamGroup.platform == PLATFORM)
-            )).scalars().first()
-            if bound is not None:
-                return bound
-            members = list((await session.execute(
-                select(ChannelIdentity.external_id)
-                .join(TeamMember, TeamMember.person_id == ChannelIdentity.person_id)
-                .where(TeamMember.team_id == team_id, ChannelIdentity.platform == PLATFORM,
-                       ChannelIdentity.reachable.is_(True))
-                .order_by(ChannelIdentity.id)
-            )).scalars().all())
-            captains = set((await session.execute(
-                select(ChannelIdentity.external_id)
-                .join(RoleGrant, RoleGrant.person_id == ChannelIdentity.person_id)
-                .where(RoleGrant.role == "captain", RoleGrant.team_id == team_id,
-                       ChannelIdentity.platform == PLATFORM)
-            )).scalars().all())
-        members = list(dict.fromkeys(members))[:GROUP_MAX]
+        roster = await self.kit.records.group_roster(team_id)
+        if roster is None:
+            raise ValueError(f"no team {team_id}")
+        if roster.bound_chat_id is not None:
+            return roster.bound_chat_id
+        members = roster.members[:GROUP_MAX]
         if len(members) < GROUP_MIN:
-            raise ValueError(f"「{team.name}」只有 {len(members)} 名队员在用企业微信，建群至少需要 {GROUP_MIN} 人")
-        owner = next((m for m in members if m in captains), members[0])
+            raise ValueError(f"「{roster.team_name}」只有 {len(members)} 名队员在用企业微信，建群至少需要 {GROUP_MIN} 人")
+        owner = next((m for m in members if m in roster.captains), members[0])
         # Deterministic, and only [0-9a-zA-Z] as WeCom requires: a retry names the same chat.
-        chat_id = f"xfteam{team.id}"
+        chat_id = f"xfteam{roster.team_id}"
         await self.api.call("/cgi-bin/appchat/create", json_body={
-            "name": team.name[:50], "owner": owner, "userlist": members, "chatid": chat_id})
-        async with self.sessions() as session:
-            try:
-                async with session.begin_nested():
-                    session.add(TeamGroup(team_id=team.id, platform=PLATFORM, chat_id=chat_id, title=team.name))
-            except IntegrityError:
-                pass  # bound by a concurrent call a moment ago
-            await session.commit()
-        log.info("created WeCom group %s for team %s with %d members", chat_id, team.code, len(members))
+            "name": roster.team_name[:50], "owner": owner, "userlist": members, "chatid": chat_id})
+        await self.kit.records.bind_group(roster.team_id, chat_id, roster.team_name)
+        log.info("created WeCom group %s for team %s with %d members", chat_id, roster.team_code, len(members))
         return chat_id
 
 
-def wecom_api(settings: Any, clock: Clock, redis: Any = None) -> WeChatApiClient:
+def wecom_api(settings: Settings, clock: Clock, redis: Redis | None = None) -> WeChatApiClient:
     """The WeCom app's API client; its token is shared through Redis when given."""
     return build_api(name=f"wecom:{settings.wecom_corp_id}:{settings.wecom_agent_id}",
                      base_url=settings.wecom_api_url, clock=clock, redis=redis, wecom=True,
-                     account_id=settings.wecom_corp_id, secret=settings.wecom_secret)
+                     account_id=settings.wecom_corp_id or "", secret=settings.wecom_secret or "")

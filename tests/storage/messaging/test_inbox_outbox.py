@@ -5,8 +5,9 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from storage.messaging.inbox import store_inbound, unprocessed
+from storage.messaging.outbox import apply_outcome, claim, enqueue_to_person, pending
+from storage.messaging.outcomes import Delivered, Refused, TemporaryFailure
 from storage.models import OutboxMessage, Person
-from storage.messaging.outbox import claim, enqueue_to_person, mark_failed, mark_sent, pending
 from storage.people.identities import link_identity
 
 
@@ -28,11 +29,12 @@ async def test_outbox_addresses_the_most_recent_account_and_is_claimed_once(sess
     row = await enqueue_to_person(session, person=person, text="你好", now=clock.now())
     await session.commit()
     assert (row.platform, row.address) == ("telegram", "77")
-    assert [r.id for r in await pending(session, platforms=["telegram"], include_unaddressed=False)] == [row.id]
-    assert await pending(session, platforms=["wechat"], include_unaddressed=False) == []
+    due = await pending(session, platforms=["telegram"], include_unaddressed=False, now=clock.now())
+    assert [r.id for r in due] == [row.id]
+    assert await pending(session, platforms=["wechat"], include_unaddressed=False, now=clock.now()) == []
     assert await claim(session, row.id, now=clock.now())
     assert not await claim(session, row.id, now=clock.now())
-    assert await mark_sent(session, row.id, now=clock.now(), external_message_id="m1")
+    assert await apply_outcome(session, row, Delivered("m1"), now=clock.now()) == "sent"
     await session.commit()
 
 
@@ -44,11 +46,11 @@ async def test_failures_are_kept_never_dropped(session, clock) -> None:
     await session.flush()
     assert row.platform is None  # no chat account yet: only the console can show it
     await claim(session, row.id, now=clock.now())
-    await mark_failed(session, row.id, error="timeout", final=False)
+    await apply_outcome(session, row, TemporaryFailure("timeout"), now=clock.now())
     await session.commit()
     assert (await session.get(OutboxMessage, row.id, populate_existing=True)).status == "pending"
     await claim(session, row.id, now=clock.now())
-    await mark_failed(session, row.id, error="blocked", final=True)
+    await apply_outcome(session, row, Refused("blocked"), now=clock.now())
     await session.commit()
     stored = (await session.execute(select(OutboxMessage).where(OutboxMessage.id == row.id))).scalar_one()
     await session.refresh(stored)

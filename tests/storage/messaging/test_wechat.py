@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from storage.models import ChannelIdentity, OrgUnit, Person, Team, TeamGroup, TeamMember
+from storage.messaging.reach import set_reachable
 from storage.messaging.wechat import (
     choice_for,
     close_window,
@@ -14,11 +14,11 @@ from storage.messaging.wechat import (
     last_action,
     return_cs_slot,
     save_choices,
-    set_reachable,
     take_cs_slot,
     touch_identity,
     window_of,
 )
+from storage.models import ChannelIdentity, OrgUnit, Person, Team, TeamGroup, TeamMember
 
 WINDOW = timedelta(hours=48)
 
@@ -113,18 +113,3 @@ async def test_group_chats_reachability(session, clock) -> None:
     assert await set_reachable(session, platform="wecom", external_id="zhao", reachable=False) == 1
     assert await last_action(session, platform="wecom", user_id="zhao") == (None, False)
     await session.commit()
-
-
-async def test_unsend_passive_puts_only_passive_rows_back(session, clock) -> None:
-    from storage.models import OutboxMessage
-    from storage.messaging.wechat import PASSIVE, unsend_passive
-
-    rows = [OutboxMessage(platform="wechat", address="o9", text=t, created_at=clock.now(), status="sent",
-                          external_message_id=ext) for t, ext in (("a", PASSIVE), ("b", "m-77"))]
-    session.add_all(rows)
-    await session.flush()
-    assert await unsend_passive(session, [r.id for r in rows]) == 1
-    await session.commit()
-    for row in rows:
-        await session.refresh(row)
-    assert [(r.status, r.external_message_id) for r in rows] == [("pending", None), ("sent", "m-77")]

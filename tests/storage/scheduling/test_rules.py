@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import func, select
 
 from storage.scheduling.fanout import (
-    claim_people, claim_region_groups, cover_units, enqueue_claimed, fan_out_people, open_firing, people_select,
-    region_audience,
+    claim_people, claim_region_groups, enqueue_claimed, fan_out_people, people_select, region_audience,
 )
+from storage.scheduling.firings import cover_units, open_firing
 from storage.scheduling.leases import Fence, FencedOut, begin_tenure, check_fence, hold_db_lease
 from storage.models import ChannelIdentity, OrgUnit, OutboxMessage, Person, TeamGroup
 from storage.messaging.outbox import preferred_identity

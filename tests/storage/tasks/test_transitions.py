@@ -111,3 +111,52 @@ async def test_concurrent_confirmations_credit_hours_once(sessions, clock) -> No
     assert sum(await asyncio.gather(*(confirm() for _ in range(10)))) == 1
     async with sessions() as s:
         assert (await s.execute(select(func.sum(HoursEntry.hours)))).scalar_one() == 2
+
+
+async def test_an_escalation_is_a_compare_and_set_on_the_window(sessions, clock) -> None:
+    """Escalation and dispatch share `offer_task`: with `due_at`, racing ticks move the task once."""
+    from datetime import timedelta
+
+    from storage.models import TaskOffer
+
+    async with sessions() as s:
+        station = OrgUnit(code="S", name="站", level="station", path="")
+        institute = OrgUnit(code="I", name="所", level="institute", path="")
+        s.add_all([station, institute])
+        await s.flush()
+        station.path, institute.path = f"/{station.id}/", f"/{institute.id}/"
+        low = Team(code="L", name="站队", org_unit_id=station.id, categories="|其他|", invite_code="L1")
+        high = Team(code="H", name="所队", org_unit_id=institute.id, categories="|其他|", invite_code="H1")
+        resident = Person(name="居民", created_at=clock.now())
+        s.add_all([low, high, resident])
+        await s.flush()
+        task = await create_task(session=s, resident_id=resident.id, created_by_id=resident.id,
+                                 org_unit_id=station.id, category="其他", description="帮忙", now=clock.now())
+        assert await offer_task(session=s, task_id=task.id, team_ids=[low.id], level="station", now=clock.now(),
+                                window=timedelta(hours=2))
+        await s.commit()
+        task_id, teams = task.id, (low.id, high.id)
+        first = clock.now()
+    async with sessions() as s:
+        due = (await s.get(Task, task_id)).escalate_at
+    clock.advance(hours=2)
+
+    async def tick() -> bool:
+        async with sessions() as s:
+            ok = await offer_task(session=s, task_id=task_id, team_ids=[teams[1]], level="institute",
+                                  now=clock.now(), window=timedelta(hours=4), due_at=due)
+            await s.commit()
+            return ok
+
+    assert sum(await asyncio.gather(*(tick() for _ in range(5)))) == 1
+    async with sessions() as s:
+        task = await s.get(Task, task_id)
+        assert (task.dispatch_level, task.status) == ("institute", "dispatched")
+        assert task.escalate_at == clock.now() + timedelta(hours=4)
+        assert task.dispatched_at == first  # the first dispatch stays on record
+        offers = (await s.execute(select(TaskOffer.team_id).where(TaskOffer.task_id == task_id)
+                                  .order_by(TaskOffer.id))).scalars().all()
+        assert offers == list(teams)  # the station's team keeps its offer
+        # A tick that read the old window finds the task moved, and changes nothing.
+        assert not await offer_task(session=s, task_id=task_id, team_ids=[], level="center", now=clock.now(),
+                                    window=timedelta(hours=24), due_at=due)

@@ -1,27 +1,31 @@
 """The fake Bot API server and a world around it: the real client, the real channel, the relay.
 
-`fake_bot_api.py` beside this file is the server (the benchmark uses it too). `tg` is a running bot on the small test county (see tests/conftest.py), in polling
-mode; `tg_webhook` the same bot behind its webhook on a real local HTTP server. Limits are
-Telegram's, with the windows shrunk (1 s → 50 ms per chat) so that the folder runs in seconds.
+`fake_bot_api.py` beside this file is the server (the benchmark uses it too). `tg` is a
+running bot on the small test county (see tests/conftest.py), in polling mode; `tg_webhook`
+the same bot behind its webhook on a real local HTTP server. Limits are Telegram's, with the
+windows shrunk (1 s → 50 ms per chat) so that the folder runs in seconds.
+
+Nothing here waits on the wall clock: the channel's retry waits are recorded, not slept; its
+inbox sweeper runs when a test ticks it; the relay runs when kicked (its interval is an hour);
+`settle` waits on events — the fake's changes, the kit's lanes, relay rounds — with a generous
+timeout only as a guard against a hang.
 """
 
 from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
 
 from bot.channels.telegram.channel import TelegramChannel
 from bot.channels.telegram.config import TelegramConfig, TelegramLimits
-from bot.delivery.ratelimit import MemoryRateLimiter
+from bot.delivery.ratelimit import Limit, MemoryRateLimiter
 from bot.delivery.relay import Relay, RelayLoop
-from storage.models import OutboxMessage, Person
+from storage.models import Person
 from tests.bot.channels.telegram.fake_bot_api import FakeBotAPI, FakeLimits
-
 
 TOKEN = "123456:TEST-token"
 SECRET = "s3cret-Token_1"
@@ -43,6 +47,39 @@ class RecordingSleeper:
         await asyncio.sleep(0)
 
 
+class SweepTicker:
+    """The inbox sweeper's wait between sweeps: it sweeps when the test says so, not on a timer."""
+
+    def __init__(self) -> None:
+        self._go = asyncio.Event()
+        self._waiting = asyncio.Event()
+
+    async def __call__(self, seconds: float) -> None:
+        self._waiting.set()
+        await self._go.wait()
+        self._go.clear()
+
+    async def tick(self, timeout: float = SETTLE_TIMEOUT) -> None:
+        """Let the sweeper sweep once, and return when that sweep is over."""
+        await asyncio.wait_for(self._waiting.wait(), timeout)
+        self._waiting.clear()
+        self._go.set()
+        await asyncio.wait_for(self._waiting.wait(), timeout)  # waiting again: the sweep is done
+
+
+class CountingLimiter(MemoryRateLimiter):
+    """The real in-process limiter, counting how often it held a send back."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.denied = 0
+
+    async def try_acquire_all(self, limits: Sequence[Limit]) -> float:
+        wait = await super().try_acquire_all(limits)
+        self.denied += wait > 0
+        return wait
+
+
 class TelegramWorld:
     """A bot process (that tests may stop, crash and start again) and the people using Telegram."""
 
@@ -52,7 +89,8 @@ class TelegramWorld:
         self.mode = mode
         self.limits = limits
         self.sleeper = RecordingSleeper()
-        self.sweep_interval = 60.0
+        self.sweeps = SweepTicker()
+        self.limiter = CountingLimiter()
         self.channel: TelegramChannel | None = None
         self._stop = asyncio.Event()
         self._relay_task: asyncio.Task[None] | None = None
@@ -65,17 +103,17 @@ class TelegramWorld:
     def config(self) -> TelegramConfig:
         return TelegramConfig(token=TOKEN, api_url=self.fake.base_url, mode=self.mode,
                               webhook_url=self.webhook_url or None, webhook_secret=SECRET if self.mode == "webhook" else None,
-                              limits=self.limits, poll_timeout=1, backoff=0.01, concurrency=16,
-                              sweep_interval=self.sweep_interval)
+                              limits=self.limits, poll_timeout=1, backoff=0.01, concurrency=16)
 
     def new_channel(self) -> TelegramChannel:
         """A channel as a fresh process would build it (nothing shared with the last one but the DB)."""
         loop_ref: dict[str, RelayLoop] = {}
-        channel = TelegramChannel(self.config(), engine=self.chat.engine, limiter=MemoryRateLimiter(),
+        channel = TelegramChannel(self.config(), engine=self.chat.engine, limiter=self.limiter,
                                   kick=lambda: loop_ref["loop"].kick() if "loop" in loop_ref else None,
-                                  sleep=self.sleeper)
+                                  sleep=self.sleeper, sweep_wait=self.sweeps)
         self.relay = Relay(self.chat.sessions, self.chat.clock, [channel])
-        loop_ref["loop"] = self.relay_loop = RelayLoop(self.relay, interval=0.02)
+        # An hour: the relay runs when kicked (a handled message, `settle`), never by the clock.
+        loop_ref["loop"] = self.relay_loop = RelayLoop(self.relay, interval=3600)
         return channel
 
     async def start_bot(self) -> TelegramChannel:
@@ -117,13 +155,13 @@ class TelegramWorld:
 
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))
+        # Listening before the server runs: a webhook POST that comes first waits in the backlog.
+        sock.listen(128)
         port = sock.getsockname()[1]
         self.webhook_url = f"http://127.0.0.1:{port}/telegram/webhook"
         self._app = Starlette(routes=[])
         self._server = uvicorn.Server(uvicorn.Config(self._app, log_level="warning", lifespan="off"))
         self._server_task = asyncio.create_task(self._server.serve(sockets=[sock]))
-        while not self._server.started:
-            await asyncio.sleep(0.005)
 
     async def close(self) -> None:
         await self.stop_bot()
@@ -172,25 +210,30 @@ class TelegramWorld:
         return sent[-1]
 
     async def settle(self, timeout: float = SETTLE_TIMEOUT) -> None:
-        """Wait until every update is handled and every owed Telegram message delivered."""
-        deadline = asyncio.get_running_loop().time() + timeout
-        quiet = 0
-        while quiet < 3:
-            if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError(f"not settled: {self.fake.pending_updates()} updates, stats {self.fake.stats}")
-            busy = self._fake_busy() or (self.channel is not None and self.channel._lanes)
-            if not busy:
-                async with self.chat.sessions() as s:
-                    busy = (await s.execute(select(func.count(OutboxMessage.id)).where(
-                        OutboxMessage.platform == "telegram",
-                        OutboxMessage.status.in_(["pending", "sending"])))).scalar_one() > 0
-            quiet = 0 if busy else quiet + 1
-            await asyncio.sleep(0.005)
+        """Wait until every update is handled and every Telegram message due now is delivered.
 
-    def _fake_busy(self) -> bool:
-        # Polling confirms a batch with the next getUpdates, the webhook with its 200: until
-        # then the fake holds the update.
-        return self.channel is not None and bool(self.fake.updates)
+        Settled: the fake has no update unconfirmed or in flight, the kit has no lane busy, and a relay round
+        that started after that found nothing due — twice in a row. Rows waiting for their
+        `not_before` are not due: a test moves the clock and settles again.
+        """
+
+        async def quiet() -> None:
+            calm = 0
+            while calm < 2:
+                if self.channel is None or self._relay_task is None:
+                    return  # no bot running: nothing more happens
+                await self.fake.until(lambda: not self.fake.busy, timeout)
+                await self.channel.kit.drain()
+                self.relay_loop.kick()
+                rows = await self.relay_loop.next_round()
+                busy = rows > 0 or self.fake.busy or self.channel.kit.lanes > 0
+                calm = 0 if busy else calm + 1
+
+        try:
+            await asyncio.wait_for(quiet(), timeout)
+        except TimeoutError:
+            raise AssertionError(f"not settled: {self.fake.pending_updates()} updates, stats {self.fake.stats}") \
+                from None
 
 
 @pytest.fixture

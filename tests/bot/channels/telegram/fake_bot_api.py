@@ -142,6 +142,7 @@ class _Failure:
     description: str
     retry_after: int | None
     drop: bool
+    migrate_to_chat_id: int | None = None
 
 
 class _Window:
@@ -198,12 +199,34 @@ class FakeBotAPI:
         self.sent_count = 0  # messages the bot has sent (cheap to poll)
         self._message_ids: dict[int, itertools.count[int]] = {}
         self._new_update = asyncio.Event()
+        # Set and replaced on every change (an update queued or confirmed, a call answered):
+        # what `until` waits on instead of polling.
+        self._changed = asyncio.Event()
         self._failures: list[_Failure] = []
         self._windows: dict[str, _Window] = {}
         self._server: asyncio.AbstractServer | None = None
         self._pusher: asyncio.Task[None] | None = None
-        self._in_flight: set[int] = set()
+        # Webhook POSTs on their way, per update id (a redelivered update may be on its way twice).
+        self._in_flight: Counter[int] = Counter()
         self._connections: set[asyncio.StreamWriter] = set()
+
+    # ------------------------------------------------------------------ waiting for the bot
+
+    def _notify(self) -> None:
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
+
+    async def until(self, predicate: Any, timeout: float = 15.0) -> None:
+        """Wait until `predicate()` holds, re-checking on every change; AssertionError after `timeout`."""
+
+        async def wait() -> None:
+            while not predicate():
+                await self._changed.wait()
+
+        try:
+            await asyncio.wait_for(wait(), timeout)
+        except TimeoutError:
+            raise AssertionError(f"the fake Bot API never got there (stats {dict(self.stats)})") from None
 
     # ------------------------------------------------------------------ server
 
@@ -234,7 +257,10 @@ class FakeBotAPI:
                 if request is None:
                     return
                 method, target, headers, body = request
-                status, payload, drop = await self._dispatch(method, target, headers, body)
+                try:
+                    status, payload, drop = await self._dispatch(method, target, headers, body)
+                finally:
+                    self._notify()
                 if drop:
                     self.stats["dropped"] += 1
                     writer.transport.abort()  # the client sees a broken connection, no answer
@@ -274,7 +300,8 @@ class FakeBotAPI:
             self.stats["injected"] += 1
             if failure.drop:
                 return 0, {}, True
-            return failure.code, _error(failure.code, failure.description, failure.retry_after), False
+            return failure.code, _error(failure.code, failure.description, failure.retry_after,
+                                        failure.migrate_to_chat_id), False
         handler = getattr(self, f"_api_{api_method}", None)
         if handler is None:
             return 404, {"ok": False, "error_code": 404, "description": "Not Found: method not found"}, False
@@ -293,10 +320,12 @@ class FakeBotAPI:
     # ------------------------------------------------------------------ failures and limits
 
     def fail_next(self, method: str, *, code: int = 500, description: str = "Internal Server Error",
-                  retry_after: int | None = None, times: int = 1, chat_id: int | None = None) -> None:
+                  retry_after: int | None = None, times: int = 1, chat_id: int | None = None,
+                  migrate_to_chat_id: int | None = None) -> None:
         """Answer the next `times` calls of `method` (to `chat_id`, if given) with an error."""
         for _ in range(times):
-            self._failures.append(_Failure(method, chat_id, code, description, retry_after, False))
+            self._failures.append(_Failure(method, chat_id, code, description, retry_after, False,
+                                           migrate_to_chat_id))
 
     def drop_next(self, method: str, *, times: int = 1, chat_id: int | None = None) -> None:
         """Close the connection on the next `times` calls of `method`, without answering."""
@@ -382,12 +411,14 @@ class FakeBotAPI:
         self.history[update_id] = {"update_id": update_id, **body}
         self.updates.append(self.history[update_id])
         self._new_update.set()
+        self._notify()
         return update_id
 
     def redeliver(self, update_id: int) -> None:
         """Send an update again, as Telegram does when it is unsure the bot got it."""
         self.updates.append(self.history[update_id])
         self._new_update.set()
+        self._notify()
 
     def user_says(self, user_id: int, text: str, *, chat_id: int | None = None) -> int:
         """A user writes in a private chat (default) or a group; returns the update id."""
@@ -608,7 +639,7 @@ class FakeBotAPI:
                         await asyncio.wait_for(self._new_update.wait(), 0.05)
                     continue
                 for update in waiting:
-                    self._in_flight.add(update["update_id"])
+                    self._in_flight[update["update_id"]] += 1
                     task = asyncio.create_task(self._push_one(client, gate, update))
                     running.add(task)
                     task.add_done_callback(running.discard)
@@ -619,7 +650,7 @@ class FakeBotAPI:
     async def _push_one(self, client: httpx.AsyncClient, gate: asyncio.Semaphore, update: dict[str, Any]) -> None:
         hook = self.webhook
         if hook is None:
-            self._in_flight.discard(update["update_id"])
+            self._landed(update["update_id"])
             return
         headers = {"Content-Type": "application/json"}
         if hook.get("secret_token"):
@@ -639,18 +670,32 @@ class FakeBotAPI:
         else:
             self.stats["webhook_redelivery"] += 1
             await asyncio.sleep(self.webhook_retry_delay)  # Telegram retries a failed webhook later
-        self._in_flight.discard(update["update_id"])
+        self._landed(update["update_id"])
         self._new_update.set()
+        self._notify()
+
+    def _landed(self, update_id: int) -> None:
+        self._in_flight[update_id] -= 1
+        if self._in_flight[update_id] <= 0:
+            del self._in_flight[update_id]
+
+    @property
+    def busy(self) -> bool:
+        """Whether an update is still unconfirmed (polling) or on its way to the webhook."""
+        return bool(self.updates or self._in_flight)
 
     def pending_updates(self) -> int:
         """Updates not yet confirmed by getUpdates or acknowledged by the webhook."""
         return len(self.updates)
 
 
-def _error(code: int, description: str, retry_after: int | None) -> dict[str, Any]:
+def _error(code: int, description: str, retry_after: int | None,
+           migrate_to_chat_id: int | None = None) -> dict[str, Any]:
     payload: dict[str, Any] = {"ok": False, "error_code": code, "description": description}
     if retry_after is not None:
         payload["parameters"] = {"retry_after": retry_after}
+    if migrate_to_chat_id is not None:
+        payload["parameters"] = {"migrate_to_chat_id": migrate_to_chat_id}
     return payload
 
 

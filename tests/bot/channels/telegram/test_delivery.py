@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import time
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -12,7 +12,6 @@ from telegram.constants import ParseMode
 from telegram.error import RetryAfter
 
 from bot.channels.telegram.config import TelegramLimits
-from bot.channels.telegram.inbound import Received
 from handlers.core.engine import message_from_payload
 from storage.messaging.inbox import unprocessed
 from storage.models import ChannelIdentity, InboxMessage, OutboxMessage, Task
@@ -82,8 +81,8 @@ async def test_two_workers_recovering_the_same_update_handle_it_once(tg) -> None
         [row] = await unprocessed(s, "telegram")
     a, b = tg.new_channel(), tg.new_channel()
     for worker in (a, b):
-        worker.schedule(row.id, Received(message_from_payload(row.payload)))
-    await asyncio.gather(a.drain(), b.drain())
+        worker.kit.schedule(row.id, message_from_payload(row.payload))
+    await asyncio.gather(a.kit.drain(), b.kit.drain())
     assert a.stats["handled"] == b.stats["handled"] == 1
     await tg.start_bot()
     await tg.settle()
@@ -113,20 +112,17 @@ async def test_webhook_redelivery_of_a_button_press_has_no_second_effect(tg_webh
 async def test_a_stored_update_whose_handler_was_lost_is_picked_up_by_the_sweeper(tg) -> None:
     await tg.link("王大娘")
     uid = tg.user_id("王大娘")
-    await tg.stop_bot()
-    tg.sweep_interval = 0.02
-    await tg.start_bot()
     # Stored (and so acknowledged), but the task that was to handle it is gone.
     update = Update.de_json({"update_id": 4242, "message": {
         "message_id": 1, "date": 0, "text": "我的", "chat": {"id": uid, "type": "private", "first_name": "王"},
         "from": {"id": uid, "is_bot": False, "first_name": "王"}}}, tg.channel.bot)
     assert await tg.channel.store(update) is not None
     before = len(tg.fake.sent_to(uid))
+    await tg.sweeps.tick()
+    await tg.settle()
+    assert len(tg.fake.sent_to(uid)) == before  # too young to sweep: it may still be being handled
     tg.chat.clock.advance(minutes=2)  # older than a sweep interval: nobody is handling it any more
-    deadline = asyncio.get_running_loop().time() + 5
-    while len(tg.fake.sent_to(uid)) == before:
-        assert asyncio.get_running_loop().time() < deadline, "the sweeper never handled the update"
-        await asyncio.sleep(0.01)
+    await tg.sweeps.tick()
     await tg.settle()
     assert [m.text.startswith("王大娘，您好") for m in tg.fake.sent_to(uid)[before:]] == [True]
 
@@ -190,19 +186,17 @@ async def test_a_broadcast_paces_itself_and_never_gets_429(tg) -> None:
             s.add(OutboxMessage(platform="telegram", address="-100777", recipient_label="群",
                                 text=f"群消息{i}", created_at=tg.chat.clock.now()))
         await s.commit()
-    start = time.monotonic()
     tg.relay_loop.kick()
     await tg.settle(timeout=30)
-    elapsed = time.monotonic() - start
 
     assert fake.stats["429"] == 0 and tg.channel.stats["retry_after"] == 0
     assert len(fake.all_sent()) == 100 + 8 + 25
     assert [m.text for m in fake.sent_to(users[0])][1:] == [f"第{i}条" for i in range(8)]
     assert [m.text for m in fake.sent_to(-100_777)] == [f"群消息{i}" for i in range(25)]
     assert {r.status for r in await outbox_rows(tg)} == {"sent"}
-    # 133 messages at 50/s cannot take less than two seconds: the limiter, not luck, kept 429s away.
-    assert elapsed > 2.0
-    print(f"broadcast: {len(fake.all_sent())} messages in {elapsed:.2f}s ({len(fake.all_sent()) / elapsed:.0f}/s)")
+    # 133 messages at 50/s cannot all go at once: the limiter held sends back, so it (not luck)
+    # kept 429s away.
+    assert tg.limiter.denied > 0
 
 
 async def test_an_injected_429_is_waited_out_and_the_message_still_arrives(tg) -> None:
@@ -214,6 +208,37 @@ async def test_an_injected_429_is_waited_out_and_the_message_still_arrives(tg) -
     assert [m.text.startswith("王大娘，您好") for m in tg.fake.sent_to(uid)][-1:] == [True]
     assert tg.sleeper.waits == [7.0] and tg.channel.stats["retry_after"] == 1
     assert tg.fake.stats["injected"] == 1
+
+
+async def test_a_long_retry_after_hands_the_row_back_without_counting_a_failure(tg) -> None:
+    tg.fake.add_user(66, "庚")
+    tg.fake.started.add(66)
+    tg.fake.fail_next("sendMessage", code=429, description="Too Many Requests: retry after 60", retry_after=60,
+                      chat_id=66)
+    await owe(tg, 66, "第一条")
+    await owe(tg, 66, "第二条")
+    assert tg.fake.sent_to(66) == [] and tg.sleeper.waits == []  # not waited out in the lane
+    rows = await outbox_rows(tg)
+    assert [(r.status, r.attempts) for r in rows] == [("pending", 0), ("pending", 0)]
+    assert rows[0].not_before == tg.chat.clock.now() + timedelta(seconds=60)
+    tg.chat.clock.advance(seconds=61)
+    await tg.settle()
+    assert [m.text for m in tg.fake.sent_to(66)] == ["第一条", "第二条"]
+
+
+async def test_a_group_that_moved_while_a_message_was_on_its_way_gets_it_at_its_new_address(tg) -> None:
+    from storage.models import TeamGroup
+
+    await tg.link("陈刚")
+    tg.fake.add_group(-555, "科技队")
+    await tg.say("陈刚", "/bindgroup", group=-555)
+    tg.fake.add_group(-100_999, "科技队")
+    tg.fake.fail_next("sendMessage", code=400, description="Bad Request: group chat was upgraded to a supergroup chat",
+                      migrate_to_chat_id=-100_999, chat_id=-555)
+    await owe(tg, -555, "群通知")
+    assert [m.text for m in tg.fake.sent_to(-100_999)] == ["群通知"]
+    async with tg.chat.sessions() as s:
+        assert (await s.execute(select(TeamGroup.chat_id))).scalar_one() == "-100999"
 
 
 async def test_dropped_connections_and_5xx_are_retried_with_backoff(tg) -> None:
@@ -232,6 +257,10 @@ async def test_a_long_outage_hands_the_message_back_to_the_relay_and_it_arrives_
     tg.fake.started.add(62)
     tg.fake.fail_next("sendMessage", code=500, times=tg.channel.config.send_attempts)
     await owe(tg, 62, "通知")
+    [row] = await outbox_rows(tg)
+    assert (row.status, row.attempts) == ("pending", 1)  # handed back, and tried again after a backoff
+    tg.chat.clock.advance(minutes=1)
+    await tg.settle()
     assert [m.text for m in tg.fake.sent_to(62)] == ["通知"]
     [row] = await outbox_rows(tg)
     assert row.status == "sent" and row.attempts == 1
@@ -267,12 +296,13 @@ async def test_long_texts_are_split_and_user_text_arrives_verbatim(tg) -> None:
 
 
 async def test_send_photo_speaks_the_wire_format(fake_api) -> None:
-    fake_api.add_user(64, "戊")
-    fake_api.started.add(64)
+    for uid in (64, 65):
+        fake_api.add_user(uid, "戊")
+        fake_api.started.add(uid)
     bot = Bot(fake_api.token, base_url=fake_api.base_url)
     async with bot:
         uploaded = await bot.send_photo(64, photo=b"\x89PNG fake bytes", caption="<b>证明</b>", parse_mode=ParseMode.HTML)
-        await asyncio.sleep(0.06)  # the fake's per-chat window is 50 ms
-        by_id = await bot.send_photo(64, photo="AgACAgIAAxk-file-id")
+        # Another chat: the fake allows one message a second (here 50 ms) per chat.
+        by_id = await bot.send_photo(65, photo="AgACAgIAAxk-file-id")
     assert uploaded.photo and by_id.photo[0].file_id == "AgACAgIAAxk-file-id"
     assert fake_api.stats["photo_bytes"] == len(b"\x89PNG fake bytes")

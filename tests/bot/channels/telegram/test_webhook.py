@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import httpx
@@ -86,8 +85,7 @@ async def test_telegram_redelivers_until_the_bot_answers(tg_webhook) -> None:
     routes[:] = [Route("/telegram/webhook", down, methods=["POST"])]
     tg.fake.add_user(502, "测试")
     tg.fake.user_says(502, "帮助")
-    while tg.fake.stats["webhook_redelivery"] < 3:
-        await asyncio.sleep(0.005)
+    await tg.fake.until(lambda: tg.fake.stats["webhook_redelivery"] >= 3)
     routes[:] = saved
     await tg.settle()
     assert len(tg.fake.sent_to(502)) == 1

@@ -19,9 +19,9 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.channels.wechat.channel import WeChatChannel
 from bot.channels.wechat.api import api_http_client, build_api
 from bot.channels.wechat.callbacks import CallbackCodec
+from bot.channels.wechat.channel import WeChatChannel
 from bot.channels.wecom.channel import WeComChannel
 from bot.delivery.ratelimit import MemoryRateLimiter
 from bot.delivery.relay import Relay
@@ -29,7 +29,6 @@ from bot.web import build_app
 from handlers.core.engine import Engine
 from tests.bot.channels.wechat import fake_wechat_api as fake_module
 from tests.bot.channels.wechat import wechat_callbacks as callbacks_module
-
 
 HERE = Path(__file__).resolve().parent
 
@@ -158,13 +157,13 @@ async def make_world(chat: Any, fake_api: Any, clock: Any, wechat_ids: dict[str,
         engine = engine or chat.engine
         oa_api = build_api(name=f"oa:{APP_ID}", base_url=fake_api.base_url + "/oa", clock=clock, wecom=False,
                            account_id=APP_ID, secret=APP_SECRET, http=api_http_client())
-        oa = WeChatChannel(engine=engine, sessions=chat.sessions, clock=clock, api=oa_api, budget=budget,
+        oa = WeChatChannel(engine=engine, api=oa_api, budget=budget,
                            codec=CallbackCodec(token=OA_TOKEN, receiver_id=APP_ID,
                                                aes_key=wechat_ids["oa_aes"] if encrypted else None),
                            template_ids=TEMPLATES if template_ids is None else template_ids)
         wecom_api = build_api(name=f"wecom:{CORP_ID}", base_url=fake_api.base_url + "/wecom", clock=clock,
                               wecom=True, account_id=CORP_ID, secret=CORP_SECRET, http=api_http_client())
-        wecom = WeComChannel(engine=engine, sessions=chat.sessions, clock=clock, api=wecom_api, budget=budget,
+        wecom = WeComChannel(engine=engine, api=wecom_api, budget=budget,
                              codec=CallbackCodec(token=WECOM_TOKEN, receiver_id=CORP_ID,
                                                  aes_key=wechat_ids["wecom_aes"], wecom=True),
                              agent_id=AGENT_ID, corp_id=CORP_ID, limiter=clock_limiter(clock))

@@ -1,0 +1,191 @@
+"""Attendance and the hours it earns: 签到, 签退, 核时, 撤销缺席, and the no-show sweep.
+
+Volunteers check themselves in and out; the activity's captain (or an admin over its team)
+verifies hours — which only then reach the ledger, and the volunteer is told — and undoes a
+no-show. The scheduler marks no-shows through `mark_no_shows` with no actor and tells the
+captains. Refusals (a wrong code, someone else's activity) are audited and change nothing.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from handlers.activities.refusal import Refused, refuse
+from handlers.activities.standing import may_lead
+from handlers.activities.texts import aref
+from handlers.core.act import Act, domain_action
+from handlers.core.texts import hours_text
+from storage.activities import attendance as ledger
+from storage.activities.activities import roster
+from storage.activities.attendance import CheckOutcome, CheckResult, length_hours
+from storage.db import load
+from storage.models import Person, Team
+from storage.models.activities import Activity, ActivitySignup
+from storage.people.network import captains_of
+
+# Refused check-ins worth auditing: someone guessing codes, or checking in from afar.
+_SUSPECT = (CheckResult.wrong_code, CheckResult.too_far)
+
+
+class Verdict(enum.Enum):
+    """How verifying one person's hours ended."""
+
+    verified = "verified"
+    not_listed = "not_listed"  # no signed place of that name
+    already = "already"  # verified before; `hours` says how much
+    no_show = "no_show"  # marked absent: undo that first
+    needs_hours = "needs_hours"  # never checked out, and the captain gave no hours
+    over_cap = "over_cap"  # more than the activity's length (`hours` is the cap)
+    not_started = "not_started"
+    failed = "failed"  # verified by someone else a moment ago
+
+
+@dataclass(frozen=True)
+class HoursVerdict:
+    """One person's verification: the verdict, and the hours it is about."""
+
+    verdict: Verdict
+    hours: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class BatchVerdict:
+    """Verifying everyone checked out: who was credited how much, and who still has no hours."""
+
+    done: list[tuple[str, Decimal]] = field(default_factory=list)
+    waiting: list[str] = field(default_factory=list)
+
+
+async def _team_led(act: Act, activity: Activity, action: str, verb: str) -> Team | Refused:
+    """The activity's team when the actor leads it; else the audited refusal."""
+    team: Team | None = await load(act.session, Team, activity.team_id)
+    if team is None or not await may_lead(act, team):
+        return refuse(act, action, f"只有「{team.name if team else '本队'}」的队长或管理员可以{verb}。",
+                      "activity", activity.id)
+    return team
+
+
+@domain_action("checkin")
+async def check_in(act: Act, *, activity: Activity, code: str | None,
+                   location: tuple[float, float] | None) -> CheckOutcome:
+    """Check the actor in with the code shown on site, or a shared location near the activity."""
+    assert act.actor is not None, "only a person checks in"
+    outcome = await ledger.check_in(session=act.session, activity_id=activity.id, volunteer_id=act.actor.id,
+                                    now=act.now, code=code, location=location)
+    if outcome.result in _SUSPECT:
+        act.audit("checkin", "activity", activity.id, outcome="refused", reason=outcome.result.value)
+    elif outcome.result is CheckResult.ok:
+        act.audit("checkin", "activity", activity.id, by="location" if location else "code")
+    return outcome
+
+
+@domain_action("checkout")
+async def check_out(act: Act, *, activity: Activity) -> CheckOutcome:
+    """Check the actor out: the hours since check-in, capped at the activity's length, await the captain."""
+    assert act.actor is not None, "only a person checks out"
+    outcome = await ledger.check_out(session=act.session, activity_id=activity.id, volunteer_id=act.actor.id,
+                                     now=act.now)
+    if outcome.result is CheckResult.ok:
+        act.audit("checkout", "activity", activity.id, hours=str(outcome.hours))
+    return outcome
+
+
+async def _credit(act: Act, activity: Activity, signup: ActivitySignup, person: Person, hours: Decimal) -> bool:
+    """Verify one sign-up's hours into the ledger, audit it and tell the volunteer; False if it was done already."""
+    hours = hours.quantize(Decimal("0.01"))
+    if not await ledger.verify_hours(session=act.session, signup_id=signup.id, hours=hours, by_id=act.actor_id,
+                                     now=act.now):
+        return False
+    act.audit("verify_hours", "activity", activity.id, volunteer_id=person.id, hours=str(hours),
+              corrected=None if signup.hours is None or Decimal(signup.hours) == hours else str(signup.hours))
+    by = act.actor.name if act.actor is not None else "队长"
+    await act.notify.person(person, f"您在{aref(activity.id)}【{activity.title}】的 {hours_text(hours)} 小时志愿时长已由"
+                                    f"{by}核定，计入您的志愿时长。谢谢您！", ref=f"activity:{activity.id}")
+    return True
+
+
+@domain_action("verify_hours")
+async def verify_hours(act: Act, *, activity: Activity, name: str, hours: Decimal | None) -> HoursVerdict | Refused:
+    """Verify one person's hours (核时 #3 张三 2小时): as given, or as checked out when none are given."""
+    team = await _team_led(act, activity, "verify_hours", "核时")
+    if isinstance(team, Refused):
+        return team
+    match = [(s, p) for s, p in await roster(session=act.session, activity_id=activity.id)
+             if p.name == name and s.status == "signed"]
+    if not match:
+        return HoursVerdict(Verdict.not_listed)
+    signup, person = match[0]
+    if signup.verified:
+        return HoursVerdict(Verdict.already, signup.hours)
+    if signup.no_show:
+        return HoursVerdict(Verdict.no_show)
+    if hours is None:
+        if not signup.hours or Decimal(signup.hours) <= 0:
+            return HoursVerdict(Verdict.needs_hours)
+        hours = Decimal(signup.hours)
+    cap = length_hours(activity)
+    if hours > cap:
+        return HoursVerdict(Verdict.over_cap, cap)
+    if signup.checkin_at is None and activity.starts_at > act.now:
+        return HoursVerdict(Verdict.not_started)
+    if not await _credit(act, activity, signup, person, hours):
+        return HoursVerdict(Verdict.failed)
+    return HoursVerdict(Verdict.verified, hours)
+
+
+async def verify_all_hours(act: Act, *, activity: Activity) -> BatchVerdict | Refused:
+    """Verify everyone who checked out (核时 #3 全部); each credit is audited as `verify_hours`."""
+    team = await _team_led(act, activity, "verify_hours", "核时")
+    if isinstance(team, Refused):
+        return team
+    batch = BatchVerdict()
+    for signup, person in await roster(session=act.session, activity_id=activity.id):
+        if signup.status != "signed" or signup.verified or signup.no_show:
+            continue
+        if signup.checkout_at is None or not signup.hours or Decimal(signup.hours) <= 0:
+            batch.waiting.append(person.name)
+            continue
+        if await _credit(act, activity, signup, person, Decimal(signup.hours)):
+            batch.done.append((person.name, Decimal(signup.hours)))
+    return batch
+
+
+@domain_action("undo_no_show")
+async def undo_no_show(act: Act, *, activity: Activity, name: str) -> bool | Refused:
+    """Clear a no-show (撤销缺席 #3 张三) and tell the volunteer; False when they were not marked absent."""
+    team = await _team_led(act, activity, "undo_no_show", "撤销缺席")
+    if isinstance(team, Refused):
+        return team
+    match = [p for _s, p in await roster(session=act.session, activity_id=activity.id) if p.name == name]
+    if not match or not await ledger.undo_no_show(session=act.session, activity_id=activity.id,
+                                                  volunteer_id=match[0].id):
+        return False
+    act.audit("undo_no_show", "activity", activity.id, volunteer_id=match[0].id)
+    by = act.actor.name if act.actor is not None else "队长"
+    await act.notify.person(match[0], f"{by}撤销了您在{aref(activity.id)}【{activity.title}】的缺席记录。")
+    return True
+
+
+@domain_action("no_show")
+async def mark_no_shows(act: Act) -> int:
+    """Mark everyone not checked in by start + 30 min as absent and tell each activity's captains; idempotent."""
+    marked = await ledger.mark_no_shows(session=act.session, now=act.now)
+    by_activity: dict[int, list[int]] = defaultdict(list)
+    for activity_id, volunteer_id in marked:
+        by_activity[activity_id].append(volunteer_id)
+    for activity_id, volunteer_ids in by_activity.items():
+        activity: Activity | None = await load(act.session, Activity, activity_id)
+        if activity is None:
+            continue
+        people = [await load(act.session, Person, v) for v in volunteer_ids]
+        for volunteer_id in volunteer_ids:
+            act.audit("no_show", "activity", activity_id, volunteer_id=volunteer_id)
+        text = (f"{aref(activity_id)}【{activity.title}】开始 30 分钟仍未签到，已记为缺席："
+                f"{'、'.join(p.name for p in people if p is not None)}。"
+                f"如果有误（人来了但忘了签到），请发：撤销缺席 #{activity_id} 姓名")
+        for captain in await captains_of(act.session, activity.team_id):
+            await act.notify.person(captain, text, ref=f"activity:{activity_id}")
+    return len(marked)

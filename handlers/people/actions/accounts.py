@@ -1,0 +1,115 @@
+"""Who someone is and where they belong: 注册 (my village), 加入 (a team), a proved phone.
+
+A chat account is pointed at a roster person only with proof (PRODUCT.md §2): the team's
+invite code together with a roster name nobody on this platform has claimed yet, or a phone
+number the platform proved to be the sender's own. Each link is audited as `link_identity`.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+from handlers.activities.refusal import Refused, refuse
+from handlers.core.act import Act, domain_action
+from storage.models import OrgUnit, Person, Team
+from storage.people.identities import link_identity
+from storage.people.network import (
+    add_member,
+    captains_of,
+    is_member,
+    team_by_invite,
+    team_names_of,
+    unlinked_member_named,
+)
+from storage.people.people import keep_phone, person_with_phone, set_home_unit
+
+
+@dataclass(frozen=True)
+class Account:
+    """A chat account: the platform and the user's id there."""
+
+    platform: str
+    external_id: str
+
+
+@dataclass(frozen=True)
+class Joined:
+    """Who joined which team; `already` when they were a member before."""
+
+    team: Team
+    person: Person
+    already: bool = False
+
+
+class Linked(enum.Enum):
+    """How sharing a proved phone ended."""
+
+    linked = "linked"  # the account now acts as the roster person with that phone
+    already = "already"  # it did already
+    not_on_roster = "not_on_roster"  # nobody has that phone: it is kept on the sender's own record
+
+
+@dataclass(frozen=True)
+class ContactOutcome:
+    """A proved phone's result, with the roster person and their teams when found."""
+
+    result: Linked
+    person: Person | None = None
+    teams: list[str] = field(default_factory=list)
+
+
+async def _link(act: Act, account: Account, person: Person, method: str) -> None:
+    """Point a chat account at a roster person, proved by `method`, and audit it."""
+    await link_identity(act.session, platform=account.platform, external_id=account.external_id,
+                        person_id=person.id, now=act.now)
+    act.audit("link_identity", "person", person.id, platform=account.platform, method=method,
+              previous_person_id=act.actor_id)
+
+
+@domain_action("register")
+async def register(act: Act, *, unit: OrgUnit) -> None:
+    """Record the village (station) the actor lives in, as a resident of it."""
+    assert act.actor is not None, "only a person registers"
+    await set_home_unit(act.session, act.actor, unit.id)
+    act.audit("register", "org_unit", unit.id)
+
+
+@domain_action("join")
+async def join_team(act: Act, *, invite_code: str, name: str, account: Account) -> Joined | Refused:
+    """Join the team of an invite code; a roster name of that team links this account to that person."""
+    assert act.actor is not None, "only a person joins"
+    team = await team_by_invite(act.session, invite_code)
+    if team is None:
+        return refuse(act, "join", "邀请码不对，请向队长确认后再试。", "team")
+    person = act.actor
+    if name and name != person.name:
+        roster = await unlinked_member_named(act.session, team_id=team.id, name=name, platform=account.platform)
+        if roster is not None:
+            await _link(act, account, roster, "invite")
+            person = roster
+    if await is_member(act.session, team_id=team.id, person_id=person.id):
+        return Joined(team, person, already=True)
+    await add_member(act.session, team_id=team.id, person=person)
+    act.audit("join", "team", team.id, person_id=person.id)
+    for captain in await captains_of(act.session, team.id):
+        if captain.id != person.id:
+            await act.notify.person(captain, f"新队员 {person.name} 加入了「{team.name}」。")
+    return Joined(team, person)
+
+
+@domain_action("link_contact")
+async def link_contact(act: Act, *, phone: str | None, account: Account) -> ContactOutcome | Refused:
+    """Link the account to the roster person with the phone the platform proved (None: it proved none)."""
+    assert act.actor is not None, "only a person shares their contact"
+    if not phone:
+        return refuse(act, "link_contact", "只能分享您本人的手机号：请点下面的按钮，而不是转发别人的名片。")
+    roster = await person_with_phone(act.session, phone)
+    if roster is None:
+        await keep_phone(act.session, act.actor, phone)
+        act.audit("link_contact", "person", act.actor.id, outcome="not_on_roster")
+        return ContactOutcome(Linked.not_on_roster)
+    if roster.id == act.actor.id:
+        return ContactOutcome(Linked.already, roster)
+    await _link(act, account, roster, "contact")
+    return ContactOutcome(Linked.linked, roster, await team_names_of(act.session, roster.id))

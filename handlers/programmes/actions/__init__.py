@@ -1,0 +1,1 @@
+"""The programmes' domain actions: the love supermarket (points), wishes and pairings, one module each."""

@@ -1,0 +1,36 @@
+"""The task routines (PRODUCT.md §3): escalating unanswered offers, and confirming completed tasks after 72 h.
+
+`handlers.tasks` moves the state (and notifies everyone concerned); the scheduler only runs it
+each tick under the leader's fence, and lists from the database when each will happen next.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, tzinfo
+
+from handlers.tasks.confirmations import CONFIRM_AFTER, auto_confirm_due
+from handlers.tasks.dispatch import escalate_due
+from scheduler.fire import Routine
+from scheduler.job import Firing
+from storage.db import Session
+from storage.scheduling.outlook import completed_tasks, escalations_until
+
+
+async def _escalations(session: Session, now: datetime, end: datetime, tz: tzinfo) -> list[Firing]:
+    """Each dispatched task whose window runs out by `end` (overdue if it has already)."""
+    return [Firing(at, "escalate", f"任务 #{tid}（目前在 {level or 'station'} 级）", overdue=at <= now)
+            for tid, at, level in await escalations_until(session, end)]
+
+
+async def _confirmations(session: Session, now: datetime, end: datetime, tz: tzinfo) -> list[Firing]:
+    """Each completed task that confirms itself by `end` (overdue if it should have)."""
+    found = []
+    for tid, done in await completed_tasks(session):
+        at = done + CONFIRM_AFTER
+        if at <= end:
+            found.append(Firing(at, "auto_confirm", f"任务 #{tid}", overdue=at <= now))
+    return found
+
+
+ESCALATE_JOB = Routine("escalate", escalate_due, listed=_escalations)
+AUTO_CONFIRM_JOB = Routine("auto_confirm", auto_confirm_due, listed=_confirmations)
