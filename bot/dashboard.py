@@ -14,11 +14,22 @@ from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+)
 from starlette.routing import Route
 
 from storage.clock import Clock
-from storage.datamap.dashboard_links import SESSION_TTL, end_session, redeem_link, session_scope
+from storage.datamap.dashboard_links import (
+    SESSION_TTL,
+    end_session,
+    redeem_link,
+    session_scope,
+)
 from storage.datamap.figures import Figures, children_figures, figures
 from storage.datamap.recent import latest_activities, latest_tasks
 from storage.db import Session, Sessions

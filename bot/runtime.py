@@ -12,8 +12,7 @@ from handlers.core.engine import Engine
 from storage.clock import Clock, SystemClock
 from storage.db import Sessions, create_engine, session_factory
 from storage.migrate import upgrade
-from storage.models import LEVEL_ORDER
-from storage.people.network import units_at_levels
+from storage.people.network import has_units
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -70,4 +69,4 @@ async def build_runtime(settings: Settings, clock: Clock | None = None) -> Runti
 async def network_is_empty(sessions: Sessions) -> bool:
     """Whether no org unit has been imported yet."""
     async with sessions() as session:
-        return not await units_at_levels(session, LEVEL_ORDER)
+        return not await has_units(session)

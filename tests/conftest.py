@@ -156,8 +156,9 @@ from sqlalchemy import select  # noqa: E402
 
 from bot.delivery.relay import Relay  # noqa: E402
 from handlers.app import build_dispatcher  # noqa: E402
-from handlers.core.messages import InboundMessage, OutboundMessage  # noqa: E402
 from handlers.core.engine import Engine  # noqa: E402
+from handlers.core.messages import InboundMessage, OutboundMessage  # noqa: E402
+from storage.messaging.outcomes import Delivered  # noqa: E402
 from storage.models import OrgUnit, Person, RoleGrant, Team, TeamMember  # noqa: E402
 from storage.people.identities import link_identity  # noqa: E402
 
@@ -243,9 +244,9 @@ class RecordingChannel:
     def __init__(self) -> None:
         self.sent: list[OutboundMessage] = []
 
-    async def send(self, message: OutboundMessage) -> str | None:
+    async def send(self, message: OutboundMessage) -> Delivered:
         self.sent.append(message)
-        return str(len(self.sent))
+        return Delivered(str(len(self.sent)))
 
 
 @dataclass

@@ -34,7 +34,12 @@ def add_commands(sub: Any) -> None:
 
 async def _stats(rt: Runtime, args: argparse.Namespace) -> int:
     """Rebuild, fold or check the maintained aggregates."""
-    from storage.datamap.recount import fold_deltas, install_aggregates, maintained, recount
+    from storage.datamap.recount import (
+        fold_deltas,
+        install_aggregates,
+        maintained,
+        recount,
+    )
 
     action = args.action
     async with rt.sessions() as session:

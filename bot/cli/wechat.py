@@ -33,8 +33,8 @@ def add_commands(sub: Any) -> None:
 
 async def _menu(settings: Settings, args: argparse.Namespace) -> int:
     """Install the Official Account's menu (or print it with `--print`)."""
-    from bot.channels.wechat.channel import DEFAULT_MENU, official_account_api
     from bot.channels.wechat.api import WeChatApiError
+    from bot.channels.wechat.channel import DEFAULT_MENU, official_account_api
     from storage.clock import SystemClock
 
     if args.print:

@@ -67,9 +67,7 @@ def to_outbound(row: OutboxMessage) -> OutboundMessage:
 
 
 def as_outcome(result: object) -> DeliveryOutcome:
-    """A channel's answer as an outcome; a plain id or None (a channel that only prints) means delivered."""
-    if result is None or isinstance(result, str):
-        return Delivered(result)
+    """A channel's answer, which must be an outcome (anything else is a channel bug, retried as temporary)."""
     if isinstance(result, DeliveryOutcome):
         return result
     raise TypeError(f"a channel's send returned {result!r}, not a DeliveryOutcome")

@@ -29,7 +29,6 @@ from handlers.activities.drafts import (
     draft_text,
     plan_of,
 )
-from handlers.activities.refusal import Refused
 from handlers.activities.texts import (
     activity_card,
     aref,
@@ -40,17 +39,11 @@ from handlers.activities.texts import (
     signup_button,
     when_text,
 )
+from handlers.core.act import Refused
 from handlers.core.context import Context
-from handlers.core.leadership import (
-    ask_which_team,
-    chosen_team,
-    is_leader_anywhere,
-    led_teams,
-    may_lead,
-    teams_to_act_for,
-)
+from handlers.core.leadership import ask_which_team, chosen_team, teams_to_act_for
 from handlers.core.messages import Button
-from handlers.core.permissions import member_team_ids
+from handlers.core.rights import leads_anywhere, led_teams, may_lead, member_team_ids
 from handlers.core.router import NOT_MINE, Router
 from handlers.core.texts import CANCEL_WORDS, CONFIRM_WORDS
 from handlers.language.activity_parser import parse_activity
@@ -91,7 +84,7 @@ async def activity_command(ctx: Context, args: str) -> object:
 
 
 async def _start_draft(ctx: Context, args: str) -> object:
-    if not await is_leader_anywhere(ctx):
+    if not await leads_anywhere(ctx.act):
         if run_on(ctx, "活动"):
             return NOT_MINE  # "活动室的暖气不热了": a villager's request, for the intake
         ctx.refuse("只有队长或管理员可以发布活动。想参加活动，请发：报名 #活动号", "activity_create")
@@ -136,7 +129,7 @@ async def pick_team(ctx: Context, text: str, state: dict[str, Any]) -> bool:
     team = await chosen_team(ctx, text, state)
     if team is None:
         return False
-    if not await may_lead(ctx, team):
+    if not await may_lead(ctx.act, team):
         await ctx.state.clear(ctx.state_key)
         ctx.refuse(f"您不能为「{team.name}」发布活动。", "activity_create", "team", team.id)
         return True
@@ -211,16 +204,16 @@ async def _show(ctx: Context, activity_id: int | None) -> None:
         buttons = [Button("取消候补", f"取消报名 #{activity.id}")]
     elif activity.status == "planned" and activity.starts_at > ctx.now:
         buttons = signup_button(activity.id)
-    if team is not None and await may_lead(ctx, team):
+    if team is not None and await may_lead(ctx.act, team):
         lines.append(f"{code_text(ctx, activity)}　名单与核时：核时 #{activity.id}")
     ctx.reply("\n".join(lines), buttons)
 
 
 async def _list_upcoming(ctx: Context) -> None:
-    team_ids = set(await member_team_ids(ctx)) | {t.id for t in await led_teams(ctx)}
+    team_ids = set(await member_team_ids(ctx.act)) | {t.id for t in await led_teams(ctx.act)}
     upcoming = await upcoming_for_teams(session=ctx.session, team_ids=sorted(team_ids), now=ctx.now)
     if not upcoming:
-        tail = f"\n发布活动：{EXAMPLE}" if await is_leader_anywhere(ctx) else ""
+        tail = f"\n发布活动：{EXAMPLE}" if await leads_anywhere(ctx.act) else ""
         ctx.reply("您的队伍近期没有活动。" + tail)
         return
     lines = ["近期活动："]

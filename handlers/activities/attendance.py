@@ -27,7 +27,6 @@ from handlers.activities.actions.attendance import (
     verify_all_hours,
     verify_hours,
 )
-from handlers.activities.refusal import Refused
 from handlers.activities.texts import (
     aref,
     clock_text,
@@ -35,10 +34,10 @@ from handlers.activities.texts import (
     load_activity,
     when_text,
 )
-from handlers.core.act import Act
+from handlers.core.act import Act, Refused
 from handlers.core.context import Context
-from handlers.core.leadership import may_lead
 from handlers.core.messages import Button
+from handlers.core.rights import may_lead
 from handlers.core.router import Router
 from handlers.core.texts import hours_text, usage
 from handlers.language.textnorm import parse_hours
@@ -151,7 +150,7 @@ async def _led_activity(ctx: Context, args: str, command: str, example: str) -> 
     if activity is None:
         return None
     team: Team | None = await load(ctx.session, Team, activity.team_id)
-    if team is None or not await may_lead(ctx, team):
+    if team is None or not await may_lead(ctx.act, team):
         ctx.refuse(f"只有「{team.name if team else '本队'}」的队长或管理员可以{command.split()[0]}。",
                    "verify_hours" if command.startswith("核时") else "undo_no_show", "activity", activity.id)
         return None

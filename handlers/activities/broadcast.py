@@ -13,15 +13,11 @@ from typing import Any
 
 from handlers.activities.actions.broadcast import broadcast as send_broadcast
 from handlers.activities.actions.broadcast import opt_in_to_dms, opt_out_of_dms
-from handlers.activities.refusal import Refused
 from handlers.activities.texts import run_on
+from handlers.core.act import Refused
 from handlers.core.context import Context
-from handlers.core.leadership import (
-    ask_which_team,
-    chosen_team,
-    is_leader_anywhere,
-    teams_to_act_for,
-)
+from handlers.core.leadership import ask_which_team, chosen_team, teams_to_act_for
+from handlers.core.rights import leads_anywhere
 from handlers.core.router import NOT_MINE, Router
 from handlers.core.texts import as_typed, usage
 from storage.models import Team
@@ -43,7 +39,7 @@ async def broadcast(ctx: Context, args: str) -> object:
     if not content:
         ctx.reply(usage("广播 内容", "广播 明天上午9点在村文化广场集合，请大家准时到"))
         return None
-    if not await is_leader_anywhere(ctx):
+    if not await leads_anywhere(ctx.act):
         if run_on(ctx, "广播"):
             return NOT_MINE  # "广播喇叭坏了": a villager's request, for the intake
         ctx.refuse("只有本队队长可以广播。", "broadcast")

@@ -20,10 +20,10 @@ from handlers.activities.actions.moral_day import (
     Switch,
     set_moral_day,
 )
-from handlers.activities.refusal import Refused
+from handlers.core.act import Refused
 from handlers.core.context import Context
-from handlers.core.permissions import admin_units
 from handlers.core.places import village_core
+from handlers.core.rights import admin_units
 from handlers.core.router import Router
 from handlers.core.texts import usage
 from handlers.language.rule_parser import parse_rule
@@ -111,7 +111,7 @@ async def _describe_for(ctx: Context, unit: OrgUnit) -> str:
 
 async def show_rule(ctx: Context) -> None:
     """Show the rule for my admin units, or for my home unit."""
-    scopes = await admin_units(ctx)
+    scopes = await admin_units(ctx.act)
     units = scopes
     if not units:
         home = await ctx.home_unit()

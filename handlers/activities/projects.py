@@ -13,11 +13,10 @@ from handlers.activities.actions.projects import (
     create_project,
     record_beneficiaries,
 )
-from handlers.activities.refusal import Refused
 from handlers.activities.texts import aref, load_activity
+from handlers.core.act import Refused
 from handlers.core.context import Context
-from handlers.core.leadership import led_teams
-from handlers.core.permissions import admin_units
+from handlers.core.rights import admin_units, led_teams
 from handlers.core.router import Router
 from handlers.core.texts import usage
 from handlers.language.textnorm import parse_number
@@ -50,12 +49,12 @@ async def _create(ctx: Context, name: str) -> None:
 
 
 async def _list(ctx: Context) -> None:
-    scopes = await admin_units(ctx)
+    scopes = await admin_units(ctx.act)
     if scopes:
         figures = await project_figures(session=ctx.session, scopes=scopes)
     else:
         ids: set[int] = set()
-        for team in await led_teams(ctx):
+        for team in await led_teams(ctx.act):
             unit = await get_unit(ctx.session, team.org_unit_id)
             if unit is not None:
                 ids |= {p.id for p in await projects_for_unit(session=ctx.session, unit=unit)}

@@ -19,7 +19,8 @@ from typing import Any, TypeVar
 from handlers.core.notify import Notifier
 from storage import audit
 from storage.db import Session
-from storage.models import OutboxMessage, Person
+from storage.models import OutboxMessage, Person, RoleGrant
+from storage.people.identities import roles_of
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -39,6 +40,18 @@ def domain_action(audit_name: str) -> Callable[[F], F]:
     return register
 
 
+@dataclass(frozen=True)
+class Refused:
+    """Not allowed, or not possible for this person: `reason` is the polite answer they get."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """What was sent could not be read; the command answers with how to write it."""
+
+
 @dataclass
 class Act:
     """One transaction's doing: who acts (None: the scheduler), when, and what it owes others."""
@@ -48,11 +61,21 @@ class Act:
     tz: tzinfo
     actor: Person | None = None
     sent: list[OutboxMessage] = field(default_factory=list)
+    # The actor's role grants, read once per transaction (a handler passes the ones it loaded).
+    roles: list[RoleGrant] | None = None
 
     @property
     def actor_id(self) -> int | None:
         """The acting person's id, or None for the scheduler."""
         return self.actor.id if self.actor is not None else None
+
+    async def grants(self) -> list[RoleGrant]:
+        """The actor's role grants (none for the scheduler)."""
+        if self.actor is None:
+            return []
+        if self.roles is None:
+            self.roles = await roles_of(self.session, self.actor.id)
+        return self.roles
 
     @property
     def notify(self) -> Notifier:
@@ -64,6 +87,12 @@ class Act:
         """Record what happened (or was refused), in the same transaction as the change."""
         audit.record(self.session, at=self.now, actor_id=self.actor_id, action=action,
                      target_type=target_type, target_id=target_id, outcome=outcome, **detail)
+
+    def refuse(self, action: str, reason: str, target_type: str | None = None, target_id: int | None = None,
+               **detail: Any) -> Refused:
+        """Audit a refusal with its reason and target (PRODUCT.md §2), and return it for the reply."""
+        self.audit(action, target_type, target_id, outcome="refused", reason=reason, **detail)
+        return Refused(reason)
 
     def local(self, at: datetime | None) -> str:
         """An instant in the region's time zone, the way villagers write it ("12月5日 08:00")."""

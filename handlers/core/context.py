@@ -35,6 +35,7 @@ class Context:
     sent: list[OutboxMessage] = field(default_factory=list)
     # Where the bot's web pages are reached (the dashboard's login links), e.g. https://xinfeng.example.org.
     public_url: str = ""
+    _act: Act | None = field(default=None, init=False, repr=False)
 
     @property
     def now(self) -> datetime:
@@ -69,7 +70,10 @@ class Context:
     @property
     def act(self) -> Act:
         """This message's transaction as a domain action's handle, with this person acting."""
-        return Act(session=self.session, now=self.now, tz=self.tz, actor=self.person, sent=self.sent)
+        if self._act is None:
+            self._act = Act(session=self.session, now=self.now, tz=self.tz, actor=self.person, sent=self.sent,
+                            roles=self.roles)
+        return self._act
 
     @property
     def notifier(self) -> Notifier:

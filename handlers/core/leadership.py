@@ -1,8 +1,8 @@
-"""Who leads a team (PRODUCT.md §2): its captain(s), and admins whose subtree holds the team's unit.
+"""Which team a leader means (PRODUCT.md §2): the one they name, or a choice among those they lead.
 
-Activities, broadcasts and hours verification all ask the same questions — may this person
-act for this team, which teams could they mean, which one did they pick — so the answers
-live here once.
+Activities, broadcasts and hours verification all ask a captain or admin the same questions —
+which teams could they mean, which one did they pick — so the conversation lives here once;
+who may lead what is `handlers.core.rights`.
 """
 
 from __future__ import annotations
@@ -12,33 +12,12 @@ from typing import Any
 
 from handlers.core.context import Context
 from handlers.core.messages import Button
-from handlers.core.permissions import admin_over, admin_units, captain_team_ids
+from handlers.core.rights import led_teams, may_lead
 from storage.db import load
 from storage.models import Team
-from storage.people.network import get_unit, teams_at_units, teams_by_ids, teams_named
+from storage.people.network import teams_named
 
 CHOICE_TTL = timedelta(hours=1)
-
-
-async def may_lead(ctx: Context, team: Team) -> bool:
-    """Whether the person captains the team or administers a unit above it."""
-    if team.id in captain_team_ids(ctx):
-        return True
-    unit = await get_unit(ctx.session, team.org_unit_id)
-    return unit is not None and await admin_over(ctx, unit) is not None
-
-
-async def led_teams(ctx: Context) -> list[Team]:
-    """Teams the person would mean by default: those they captain, then those at their admin units."""
-    ids = sorted(captain_team_ids(ctx))
-    teams = await teams_by_ids(ctx.session, ids)
-    at_units = await teams_at_units(ctx.session, [u.id for u in await admin_units(ctx)])
-    return teams + [t for t in at_units if t.id not in ids]
-
-
-async def is_leader_anywhere(ctx: Context) -> bool:
-    """Whether the person captains any team or administers any unit."""
-    return bool(captain_team_ids(ctx)) or bool(await admin_units(ctx))
 
 
 async def find_led_team(ctx: Context, query: str) -> tuple[Team | None, str | None, bool]:
@@ -47,7 +26,7 @@ async def find_led_team(ctx: Context, query: str) -> tuple[Team | None, str | No
     rows = await teams_named(ctx.session, q)
     exact = [t for t in rows if t.name == q or t.code == q]
     candidates = exact or list(rows)
-    mine = [t for t in candidates if await may_lead(ctx, t)]
+    mine = [t for t in candidates if await may_lead(ctx.act, t)]
     if len(mine) == 1:
         return mine[0], None, False
     if len(mine) > 1:
@@ -64,7 +43,7 @@ async def teams_to_act_for(ctx: Context, query: str | None, action: str) -> list
     nothing gets a plain answer.
     """
     if not query:
-        return await led_teams(ctx)
+        return await led_teams(ctx.act)
     team, why, refused = await find_led_team(ctx, query)
     if team is not None:
         return [team]

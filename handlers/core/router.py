@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from handlers.core.context import Context
 
+
 class _NotMine:
     """What a command handler returns when the text only looks like its command."""
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from handlers.core.act import Act, domain_action
-from handlers.datamap.acting import Refused, Unreadable, actor_of, refuse
+from handlers.core.act import Act, Refused, Unreadable, domain_action
+from handlers.core.rights import actor_of, admin_units
 from handlers.datamap.files import MIME, build_file
-from handlers.datamap.regions import RegionNotFound, admin_scopes, find_region
+from handlers.datamap.regions import RegionNotFound, find_region
 from storage.datamap.dashboard_links import LINK_TTL, create_link
 from storage.datamap.exports import HEADERS, PhoneRule, export_rows
 from storage.models import OrgUnit
@@ -50,7 +50,7 @@ async def issue_dashboard_link(act: Act, *, region: str, private: bool) -> LinkI
     """Make a one-time link to the dashboard of the admin's scope, or of a region inside it."""
     actor = actor_of(act)
     if not private:
-        return refuse(act, "dashboard_link", "后台登录链接只能私聊发送，请私聊我发「后台」。", region=region or None)
+        return act.refuse("dashboard_link", "后台登录链接只能私聊发送，请私聊我发「后台」。", region=region or None)
     unit = await find_region(act, region, "dashboard_link")
     if not isinstance(unit, OrgUnit):
         return unit
@@ -64,7 +64,7 @@ async def export_sheet(act: Act, *, kind: str, region: str, period: tuple[date, 
                        private: bool) -> Exported | Refused | Unreadable | RegionNotFound:
     """Build an admin's spreadsheet of hours, tasks, volunteers or activities (`period` None: unreadable)."""
     if not private:
-        return refuse(act, "export", "导出的表格里有联系方式，只能私聊发送。请私聊我发「导出」。", kind=kind,
+        return act.refuse("export", "导出的表格里有联系方式，只能私聊发送。请私聊我发「导出」。", kind=kind,
                       region=region or None)
     if period is None or period[0] > period[1]:
         return Unreadable()
@@ -72,7 +72,7 @@ async def export_sheet(act: Act, *, kind: str, region: str, period: tuple[date, 
     if not isinstance(unit, OrgUnit):
         return unit
     # Phones of people whose home lies in one of the asker's scopes; task contacts of tasks in this region.
-    phones = PhoneRule(home_scopes=tuple(u.path for u in await admin_scopes(act)), task_contacts=True)
+    phones = PhoneRule(home_scopes=tuple(u.path for u in await admin_units(act)), task_contacts=True)
     rows = export_rows(act.session, kind, unit, period[0], period[1], phones)
     title = f"{KIND_ZH[kind]} {period[0]}~{period[1]}"
     data, count, cut = await build_file(rows, HEADERS[kind], fmt, title=title, limit=CHAT_ROW_LIMIT)

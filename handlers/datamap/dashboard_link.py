@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+from handlers.core.act import Refused
 from handlers.core.context import Context
 from handlers.core.router import Router
-from handlers.datamap.acting import Refused
 from handlers.datamap.actions import issue_dashboard_link
 from handlers.datamap.regions import RegionNotFound
 

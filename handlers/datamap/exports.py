@@ -12,10 +12,10 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
+from handlers.core.act import Refused, Unreadable
 from handlers.core.context import Context
 from handlers.core.router import Router
 from handlers.core.texts import usage
-from handlers.datamap.acting import Refused, Unreadable
 from handlers.datamap.actions import CHAT_ROW_LIMIT, KIND_ZH, export_sheet
 from handlers.datamap.regions import RegionNotFound
 from storage.datamap.figures import local_today

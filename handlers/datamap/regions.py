@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from handlers.core.act import Act
-from handlers.datamap.acting import Refused, granted_units, refuse
+from handlers.core.act import Act, Refused
+from handlers.core.rights import admin_units
 from storage.models import OrgUnit
 from storage.people.network import units_named
 
@@ -36,16 +36,16 @@ def _depth(unit: OrgUnit) -> int:
     return unit.path.count("/")
 
 
-async def admin_scopes(act: Act) -> list[OrgUnit]:
-    """The actor's admin scopes, broadest first."""
-    return sorted(await granted_units(act, "admin"), key=lambda u: (_depth(u), u.code))
+async def scopes_broadest_first(act: Act) -> list[OrgUnit]:
+    """The actor's admin scopes, broadest first (a blank region name means the first)."""
+    return sorted(await admin_units(act), key=lambda u: (_depth(u), u.code))
 
 
 async def find_region(act: Act, name: str, action: str) -> OrgUnit | Refused | RegionNotFound:
     """The admin's region by name or code; a refusal (audited as `action`) outside their scope."""
-    scopes = await admin_scopes(act)
+    scopes = await scopes_broadest_first(act)
     if not scopes:
-        return refuse(act, action, ADMINS_ONLY, region=name.strip() or None)
+        return act.refuse(action, ADMINS_ONLY, region=name.strip() or None)
     name = name.strip()
     if not name:
         return scopes[0]
@@ -54,5 +54,5 @@ async def find_region(act: Act, name: str, action: str) -> OrgUnit | Refused | R
     if inside:
         return inside[0]
     if found:
-        return refuse(act, action, f"「{name}」不在您的管辖范围内，不能查看它的数据。", "org_unit", found[0].id)
+        return act.refuse(action, f"「{name}」不在您的管辖范围内，不能查看它的数据。", "org_unit", found[0].id)
     return RegionNotFound(name, scopes[0].name)

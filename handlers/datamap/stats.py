@@ -11,15 +11,20 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from handlers.core.act import Refused
 from handlers.core.context import Context
-from handlers.core.permissions import admin_units, captain_team_ids
+from handlers.core.rights import admin_units, captained_team_ids
 from handlers.core.router import Router
 from handlers.core.texts import STATUS_ZH, hours_text
-from handlers.datamap.acting import Refused
 from handlers.datamap.charts import ChartUnavailable, render_chart
 from handlers.datamap.regions import RegionNotFound, find_region
 from storage.datamap.figures import Figures, children_figures, figures, local_today
-from storage.datamap.own_numbers import hours_served, orders_placed, team_size, team_tasks_closed
+from storage.datamap.own_numbers import (
+    hours_served,
+    orders_placed,
+    team_size,
+    team_tasks_closed,
+)
 from storage.messaging.attachments import attach
 from storage.models import LEVEL_ZH
 from storage.people.network import teams_by_ids
@@ -100,12 +105,12 @@ async def admin_stats(ctx: Context, args: str) -> None:
 @router.command("统计", "/stats")
 async def stats(ctx: Context, args: str) -> None:
     """Show the figures I may see; an admin may name a region inside their scope."""
-    if await admin_units(ctx):
+    if await admin_units(ctx.act):
         await admin_stats(ctx, args)
         return
     lines = []
-    teams = {t.id: t for t in await teams_by_ids(ctx.session, sorted(captain_team_ids(ctx)))}
-    for team_id in sorted(captain_team_ids(ctx)):
+    teams = {t.id: t for t in await teams_by_ids(ctx.session, sorted(await captained_team_ids(ctx.act)))}
+    for team_id in sorted(await captained_team_ids(ctx.act)):
         team = teams.get(team_id)
         members = await team_size(ctx.session, team_id)
         done = await team_tasks_closed(ctx.session, team_id)

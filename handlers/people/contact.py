@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from handlers.activities.refusal import Refused
+from handlers.core.act import Refused
 from handlers.core.context import Context
 from handlers.core.messages import Button
 from handlers.core.router import Router

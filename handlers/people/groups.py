@@ -9,7 +9,7 @@ are the `bind_group` and `unbind_group` actions in `handlers.people.actions.grou
 
 from __future__ import annotations
 
-from handlers.activities.refusal import Refused
+from handlers.core.act import Refused
 from handlers.core.context import Context
 from handlers.core.messages import Button
 from handlers.core.router import Router

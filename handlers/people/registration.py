@@ -7,7 +7,7 @@ actions in `handlers.people.actions.accounts`.
 
 from __future__ import annotations
 
-from handlers.activities.refusal import Refused
+from handlers.core.act import Refused
 from handlers.core.context import Context
 from handlers.core.messages import Button
 from handlers.core.places import find_villages

@@ -12,16 +12,26 @@ from __future__ import annotations
 
 import re
 
+from handlers.core.act import Refused
 from handlers.core.context import Context
-from handlers.core.permissions import admin_units
 from handlers.core.places import village_core
+from handlers.core.rights import admin_units
 from handlers.core.router import Router
 from handlers.core.texts import as_typed, usage
-from handlers.datamap.acting import Refused
 from handlers.language.textnorm import parse_number
-from handlers.programmes.actions.pairing import MAX_NOTE, MAX_PROBLEMS, NoteNeeded, log_visit
+from handlers.programmes.actions.pairing import (
+    MAX_NOTE,
+    MAX_PROBLEMS,
+    NoteNeeded,
+    log_visit,
+)
 from storage.people.network import units_by_ids
-from storage.programmes.pairings import month_bounds, monthly_counts, pairings_of, pairings_under
+from storage.programmes.pairings import (
+    month_bounds,
+    monthly_counts,
+    pairings_of,
+    pairings_under,
+)
 
 router = Router("pairing")
 
@@ -79,7 +89,7 @@ async def pairings(ctx: Context, args: str) -> None:
             c = counts[p.id]
             done = f"走访 {c.visits} 次，解决问题 {c.problems_solved} 个" if c.visits else "本月还没走访"
             lines.append(f"  {p.household_name}（{village_core(unit.name) if unit else '?'}）：{done}")
-    for scope in (await admin_units(ctx))[:2]:
+    for scope in (await admin_units(ctx.act))[:2]:
         rows = await pairings_under(session=ctx.session, unit=scope)
         if not rows:
             continue

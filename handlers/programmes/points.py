@@ -9,12 +9,12 @@ What changes points or the shelf happens in `handlers.programmes.actions.points`
 
 from __future__ import annotations
 
+from handlers.core.act import Refused, Unreadable
 from handlers.core.context import Context
-from handlers.core.permissions import admin_units
 from handlers.core.places import village_core
+from handlers.core.rights import admin_units
 from handlers.core.router import Router
 from handlers.core.texts import hours_text, usage
-from handlers.datamap.acting import Refused, Unreadable
 from handlers.language.textnorm import parse_number
 from handlers.programmes.actions.points import (
     MAX_QUANTITY,
@@ -203,7 +203,7 @@ async def points_rule(ctx: Context, args: str) -> None:
             ctx.reply(f"已设置：{outcome.unit.name}及下辖各地，每服务 1 小时得 {points_text(outcome.rate)} 积分"
                       "（下级单位另有规定的除外）。")
         return
-    scopes = await admin_units(ctx)
+    scopes = await admin_units(ctx.act)
     unit = scopes[0] if scopes else await ctx.home_unit()
     rate, source = await effective_rule(session=ctx.session, unit_id=unit.id if unit else None)
     origin: OrgUnit | None = await get_unit(ctx.session, source) if source is not None else None

@@ -15,12 +15,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from handlers.core.act import Refused, Unreadable
 from handlers.core.context import Context
-from handlers.core.permissions import member_team_ids
 from handlers.core.places import village_core
+from handlers.core.rights import member_team_ids
 from handlers.core.router import Router
 from handlers.core.texts import as_typed, usage
-from handlers.datamap.acting import Refused, Unreadable
 from handlers.language.textnorm import parse_ref
 from handlers.programmes.actions.wishes import (
     AlreadyClaimed,
@@ -95,7 +95,7 @@ async def _list(ctx: Context) -> None:
                 seen.add(w.id)
                 lines.append(await wish_card(ctx.session, w))
     home = await ctx.home_unit()
-    if home is not None and (ctx.person.is_volunteer or await member_team_ids(ctx)):
+    if home is not None and (ctx.person.is_volunteer or await member_team_ids(ctx.act)):
         top = [u for u in await ancestors(ctx.session, home) if u.level == "center"]
         for w in await wishes_under(session=ctx.session, unit=top[0] if top else home,
                                     statuses=(WishStatus.published.value,)):

@@ -14,8 +14,9 @@ from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from handlers.core.act import Act, domain_action
+from handlers.core.act import Act, Refused, domain_action
 from handlers.core.messages import Button
+from handlers.core.rights import admin_over, may_order_for, member_team_ids
 from handlers.core.texts import hours_text, ref
 from handlers.tasks.cards import refresh_group_cards
 from handlers.tasks.outcomes import (
@@ -30,12 +31,9 @@ from handlers.tasks.outcomes import (
     NotOpen,
     Ordered,
     Rated,
-    Refused,
     Released,
     Taken,
-    refuse,
 )
-from handlers.tasks.rights import admin_over, may_order_for, member_team_ids
 from handlers.tasks.routing import offer_to_team
 from handlers.tasks.texts import accept_button, volunteer_label, where_it_went
 from storage.db import load
@@ -77,14 +75,14 @@ async def confirm_order(act: Act, order: Order) -> Ordered | Refused:
     """点单 (or 代点单): create the task from a confirmed draft and dispatch it; tell a resident ordered for."""
     resident = await load(act.session, Person, order.resident_id)
     if resident is None or resident.org_unit_id is None:
-        return refuse(act, "order", "抱歉，找不到这位居民的村/社区，请重新点单。", "person", order.resident_id)
+        return act.refuse("order", "抱歉，找不到这位居民的村/社区，请重新点单。", "person", order.resident_id)
     on_behalf = act.actor is not None and act.actor.id != resident.id
     if on_behalf:
         # Checked again at confirmation: the draft may have waited while a grant was withdrawn.
         unit = await get_unit(act.session, resident.org_unit_id)
         if unit is None or not await may_order_for(act, unit):
             where = unit.name if unit is not None else "本村"
-            return refuse(act, "order", f"只有{where}的管理员或驻村第一书记可以代这位居民点单。", "person", resident.id)
+            return act.refuse("order", f"只有{where}的管理员或驻村第一书记可以代这位居民点单。", "person", resident.id)
     task = await create_task(
         session=act.session, resident_id=resident.id, created_by_id=act.actor_id or resident.id,
         org_unit_id=resident.org_unit_id, category=order.category, description=order.description, now=act.now,
@@ -108,8 +106,7 @@ async def accept(act: Act, task: Task) -> Accepted | AlreadyYours | Taken | NotO
     mine = [t for t in offered if t in await member_team_ids(act)]
     if not mine:
         where = "、".join(t.name for t in await teams_by_ids(act.session, offered)) or "还没派给任何队伍"
-        return refuse(act, "accept", f"抱歉，任务 {ref(task.id)} 派给了「{where}」，只有这些队伍的队员可以接单。",
-                      target_id=task.id)
+        return act.refuse("accept", f"抱歉，任务 {ref(task.id)} 派给了「{where}」，只有这些队伍的队员可以接单。", "task", task.id)
     result = await accept_task(session=act.session, task_id=task.id, volunteer_id=act.actor.id, team_id=mine[0],
                                now=act.now)
     if result is AcceptResult.already:
@@ -134,7 +131,7 @@ async def release(act: Act, task: Task) -> Released | Refused:
     """放弃: give a place back; the task is offered again to its teams (all but the one who left)."""
     assert act.actor is not None, "only a person releases a task"
     if not await release_task(session=act.session, task_id=task.id, volunteer_id=act.actor.id, now=act.now):
-        return refuse(act, "release", f"您没有接任务 {ref(task.id)}，或它已经完成，不能放弃。", target_id=task.id)
+        return act.refuse("release", f"您没有接任务 {ref(task.id)}，或它已经完成，不能放弃。", "task", task.id)
     await refresh_task(act.session, task)
     act.audit("release", "task", task.id)
     await refresh_group_cards(act, task)
@@ -154,10 +151,10 @@ async def complete(act: Act, task: Task, hours: Decimal | None) -> Completed | H
     refusal = f"只有接了任务 {ref(task.id)} 的志愿者可以报告完成。"
     assigned = await is_assigned(session=act.session, task_id=task.id, volunteer_id=act.actor.id)
     if hours is None:
-        return HoursNeeded(task) if assigned else refuse(act, "complete", refusal, target_id=task.id)
+        return HoursNeeded(task) if assigned else act.refuse("complete", refusal, "task", task.id)
     if not await complete_task(session=act.session, task_id=task.id, volunteer_id=act.actor.id, hours=hours,
                                now=act.now):
-        return NotOpen(task) if assigned else refuse(act, "complete", refusal, target_id=task.id)
+        return NotOpen(task) if assigned else act.refuse("complete", refusal, "task", task.id)
     act.audit("complete", "task", task.id, hours=str(hours))
     resident = await load(act.session, Person, task.resident_id)
     if resident is not None:
@@ -174,7 +171,7 @@ async def complete(act: Act, task: Task, hours: Decimal | None) -> Completed | H
 async def rate(act: Act, task: Task, rating: int, comment: str | None) -> Rated | NotOpen | Refused:
     """评价: the resident confirms a completed task and rates it; the volunteers' hours are credited."""
     if act.actor is None or task.resident_id != act.actor.id:
-        return refuse(act, "rate", f"只有点单的居民可以评价任务 {ref(task.id)}。", target_id=task.id)
+        return act.refuse("rate", f"只有点单的居民可以评价任务 {ref(task.id)}。", "task", task.id)
     if not await close_task(session=act.session, task_id=task.id, now=act.now, resident_id=act.actor.id,
                             rating=rating, comment=comment):
         return NotOpen(task)
@@ -193,7 +190,7 @@ async def cancel(act: Act, task: Task) -> Cancelled | NotCancellable | Refused:
     unit = await get_unit(act.session, task.org_unit_id)
     is_admin = unit is not None and await admin_over(act, unit) is not None
     if not is_admin and (act.actor is None or task.resident_id != act.actor.id):
-        return refuse(act, "cancel", f"只有点单的居民或管理员可以取消任务 {ref(task.id)}。", target_id=task.id)
+        return act.refuse("cancel", f"只有点单的居民或管理员可以取消任务 {ref(task.id)}。", "task", task.id)
     volunteers = await assignees(act.session, task.id)  # read before the cancel releases them
     if not await cancel_task(session=act.session, task_id=task.id, now=act.now, by_admin=is_admin):
         return NotCancellable(task, taken=bool(task.accepted_count) and not is_admin)

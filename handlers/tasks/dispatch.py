@@ -8,13 +8,20 @@ from __future__ import annotations
 
 from datetime import datetime, tzinfo
 
-from handlers.core.act import Act
+from handlers.core.act import Act, Refused
 from handlers.core.context import Context
 from handlers.core.router import Router
 from handlers.core.texts import ref, usage
 from handlers.language.textnorm import parse_ref
 from handlers.tasks.actions import DEFAULT_TZ
-from handlers.tasks.outcomes import Dispatched, Escalated, NotOpen, Refused, Reported, TeamAmbiguous, TeamNotFound
+from handlers.tasks.outcomes import (
+    Dispatched,
+    Escalated,
+    NotOpen,
+    Reported,
+    TeamAmbiguous,
+    TeamNotFound,
+)
 from handlers.tasks.routing import DEFAULT_WINDOWS, Windows, escalate, offer_to_team
 from storage.db import Session, load
 from storage.models import Task

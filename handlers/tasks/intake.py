@@ -10,14 +10,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from handlers.core.act import Refused
 from handlers.core.context import Context
 from handlers.core.messages import Button
+from handlers.core.rights import may_order_for
 from handlers.core.router import Router
 from handlers.core.texts import CANCEL_WORDS, CONFIRM_WORDS, as_typed, ref, usage
 from handlers.language.request_parser import parse_request
 from handlers.tasks.actions import Order, confirm_order
-from handlers.tasks.outcomes import Ordered, Refused
-from handlers.tasks.rights import may_order_for
+from handlers.tasks.outcomes import Ordered
 from handlers.tasks.texts import where_it_went
 from storage.models import Person
 from storage.people.identities import find_person

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from handlers.core.act import Refused
 from handlers.core.context import Context
 from handlers.core.messages import Button
 from handlers.core.router import Router
@@ -23,7 +24,6 @@ from handlers.tasks.outcomes import (
     NotCancellable,
     NotOpen,
     Rated,
-    Refused,
     Released,
     Taken,
 )

@@ -1,7 +1,7 @@
 """What a task action reports back: one small type per way it can end.
 
 A command handler matches on these to compose its one reply; a scheduler job counts them.
-`Refused` carries the polite reason, which the action has already written to the audit log.
+A refusal is `handlers.core.act.Refused`, its reason already written to the audit log.
 """
 
 from __future__ import annotations
@@ -9,21 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from handlers.core.act import Act
 from storage.models import OrgUnit, Task, Team
-
-
-@dataclass(frozen=True)
-class Refused:
-    """Not allowed, or not possible for this person: `reason` is the answer they get."""
-
-    reason: str
-
-
-def refuse(act: Act, action: str, reason: str, target_type: str = "task", target_id: int | None = None) -> Refused:
-    """Audit a refusal with its reason and hand the reason back as the outcome."""
-    act.audit(action, target_type, target_id, outcome="refused", reason=reason)
-    return Refused(reason)
 
 
 @dataclass(frozen=True)

@@ -13,23 +13,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from handlers.core.act import Act, domain_action
+from handlers.core.act import Act, Refused, domain_action
+from handlers.core.rights import admin_over
 from handlers.core.texts import ref
 from handlers.tasks.outcomes import (
     Dispatched,
     Escalated,
     NoTeam,
     NotOpen,
-    Refused,
     Reported,
     TeamAmbiguous,
     TeamNotFound,
-    refuse,
 )
-from handlers.tasks.rights import admin_over
 from handlers.tasks.texts import accept_button, no_team_note, task_offer_text
 from storage.models import OrgUnit, Task, Team
-from storage.people.network import ancestors, get_unit, teams_for_category, teams_named, units_by_ids
+from storage.people.network import (
+    ancestors,
+    get_unit,
+    teams_for_category,
+    teams_named,
+    units_by_ids,
+)
 from storage.tasks.queries import refresh_task
 from storage.tasks.transitions import offer_task, offered_team_ids
 
@@ -115,15 +119,14 @@ async def _dispatch_by_hand(act: Act, task: Task, team_query: str, windows: Wind
     scope = await admin_over(act, station) if station is not None else None
     if station is None or scope is None:
         where = station.name if station is not None else "本站"
-        return refuse(act, "dispatch", f"只有{where}及其上级的管理员可以给任务 {ref(task.id)} 派单。", target_id=task.id)
+        return act.refuse("dispatch", f"只有{where}及其上级的管理员可以给任务 {ref(task.id)} 派单。", "task", task.id)
     candidates = await teams_named(act.session, team_query)
     units = {u.id: u for u in await units_by_ids(act.session, sorted({t.org_unit_id for t in candidates}))}
     inside = [(t, units[t.org_unit_id]) for t in candidates
               if t.org_unit_id in units and units[t.org_unit_id].path.startswith(scope.path)]
     if not inside:
         if candidates:
-            return refuse(act, "dispatch", f"「{team_query}」不在您管辖的{scope.name}范围内，不能派单给它。",
-                          target_id=task.id)
+            return act.refuse("dispatch", f"「{team_query}」不在您管辖的{scope.name}范围内，不能派单给它。", "task", task.id)
         return TeamNotFound(team_query)
     if len(inside) > 1:
         return TeamAmbiguous(team_query, [t.name for t, _ in inside[:5]])

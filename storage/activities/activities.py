@@ -26,14 +26,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import OrgUnit, Person
 from storage.models.activities import Activity, ActivitySignup
 from storage.people.network import in_subtree
+from storage.sql import rowcount
 
 SIGNED, WAITLISTED, CANCELLED = "signed", "waitlisted", "cancelled"
 PLANNED = "planned"
 CENT = Decimal("0.01")
 
-
-def _rowcount(result: object) -> int:
-    return int(getattr(result, "rowcount", 0))
 
 
 def new_checkin_code() -> str:
@@ -204,7 +202,7 @@ async def _lock_open(session: AsyncSession, activity_id: int, now: datetime) -> 
         .values(signup_seq=Activity.signup_seq + 1)
         .execution_options(synchronize_session=False)
     )
-    if _rowcount(result) != 1:
+    if rowcount(result) != 1:
         return None
     return int((await session.execute(select(Activity.signup_seq).where(Activity.id == activity_id))).scalar_one())
 
@@ -313,4 +311,4 @@ async def record_beneficiaries(*, session: AsyncSession, activity_id: int, count
         update(Activity).where(Activity.id == activity_id).values(beneficiaries=count)
         .execution_options(synchronize_session=False)
     )
-    return _rowcount(result) == 1
+    return rowcount(result) == 1

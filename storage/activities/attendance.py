@@ -28,6 +28,7 @@ from storage.activities.activities import (
     signup_of,
 )
 from storage.models.activities import Activity, ActivitySignup
+from storage.sql import rowcount
 from storage.tasks.hours import credit_hours
 
 HOURS_SOURCE = "activity_signup"
@@ -40,9 +41,6 @@ DEFAULT_RADIUS_M = 500
 
 _LOCATION = re.compile(r"\s*(-?\d+(?:\.\d+)?)\s*[,，]\s*(-?\d+(?:\.\d+)?)\s*")
 
-
-def _rowcount(result: object) -> int:
-    return int(getattr(result, "rowcount", 0))
 
 
 def parse_location(ref: str) -> tuple[float, float] | None:
@@ -153,7 +151,7 @@ async def check_in(
         .values(checkin_at=now, no_show=False)
         .execution_options(synchronize_session=False)
     )
-    if _rowcount(result) != 1:
+    if rowcount(result) != 1:
         return CheckOutcome(CheckResult.already)
     return CheckOutcome(CheckResult.ok, distance_m=distance)
 
@@ -181,7 +179,7 @@ async def check_out(*, session: AsyncSession, activity_id: int, volunteer_id: in
         .values(checkout_at=now, hours=hours)
         .execution_options(synchronize_session=False)
     )
-    if _rowcount(result) != 1:
+    if rowcount(result) != 1:
         return CheckOutcome(CheckResult.already, hours=signup.hours)
     return CheckOutcome(CheckResult.ok, hours=hours)
 
@@ -208,7 +206,7 @@ async def verify_hours(
         .values(hours=hours, verified=True, verified_by_id=by_id, verified_at=now)
         .execution_options(synchronize_session=False)
     )
-    if _rowcount(result) != 1:
+    if rowcount(result) != 1:
         return False
     row = (await session.execute(
         select(ActivitySignup.volunteer_id, Activity.title)
@@ -257,7 +255,7 @@ async def mark_no_shows(
             .values(no_show=True)
             .execution_options(synchronize_session=False)
         )
-        if _rowcount(result) == 1:
+        if rowcount(result) == 1:
             marked.append((row.activity_id, row.volunteer_id))
     return marked
 
@@ -275,4 +273,4 @@ async def undo_no_show(*, session: AsyncSession, activity_id: int, volunteer_id:
         .values(no_show=False, no_show_undone=True)
         .execution_options(synchronize_session=False)
     )
-    return _rowcount(result) == 1
+    return rowcount(result) == 1

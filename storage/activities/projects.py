@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import OrgUnit
 from storage.models.activities import Activity, Project
 from storage.people.network import in_subtree
+from storage.sql import path_ids
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ async def create_project(
 
 async def projects_for_unit(*, session: AsyncSession, unit: OrgUnit) -> list[Project]:
     """Projects an activity held at `unit` may belong to: those of the unit and the units above it."""
-    ids = [int(p) for p in unit.path.strip("/").split("/") if p] or [unit.id]
+    ids = path_ids(unit.path) or [unit.id]
     stmt = select(Project).where(Project.org_unit_id.in_(ids)).order_by(Project.id)
     return list((await session.execute(stmt)).scalars().all())
 

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import OrgUnit, Person, RoleGrant
 from storage.models.dashboard import DashboardLink, DashboardSession
+from storage.sql import rowcount
 
 LINK_TTL = timedelta(minutes=10)
 SESSION_TTL = timedelta(hours=12)
@@ -48,7 +49,7 @@ async def redeem_link(
         .values(used_at=now)
         .execution_options(synchronize_session=False)
     )
-    if int(getattr(result, "rowcount", 0)) != 1:
+    if rowcount(result) != 1:
         return None
     link = (await session.execute(
         select(DashboardLink).where(DashboardLink.token_hash == hash_token(token)))).scalar_one()

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import InboxMessage
+from storage.sql import rowcount
 
 
 async def store_inbound(
@@ -57,7 +58,7 @@ async def claim_inbound(session: AsyncSession, row_id: int, status: str, error: 
         .where(InboxMessage.id == row_id, InboxMessage.status == "received")
         .values(status=status, error=error)
     )
-    return int(getattr(result, "rowcount", 0)) == 1
+    return rowcount(result) == 1
 
 
 async def record_event(

@@ -26,6 +26,7 @@ from storage.messaging.outcomes import (
 from storage.messaging.reach import mark_unreachable, reachable_group, readdress_chat
 from storage.messaging.wechat import save_choices
 from storage.models import ChannelIdentity, OutboxMessage, Person, TeamGroup, TeamMember
+from storage.sql import rowcount
 
 # Failed attempts before a message is kept as undeliverable.
 MAX_ATTEMPTS = 8
@@ -33,9 +34,6 @@ MAX_ATTEMPTS = 8
 BACKOFF_SECONDS = 5.0
 BACKOFF_CAP_SECONDS = 900.0
 
-
-def _rowcount(result: object) -> int:
-    return int(getattr(result, "rowcount", 0))
 
 
 async def preferred_identity(session: AsyncSession, person_id: int) -> ChannelIdentity | None:
@@ -182,7 +180,7 @@ async def claim(session: AsyncSession, row_id: int, *, now: datetime) -> bool:
         .where(OutboxMessage.id == row_id, OutboxMessage.status == "pending")
         .values(status="sending", sent_at=now)
     )
-    return _rowcount(result) == 1
+    return rowcount(result) == 1
 
 
 async def reclaim_stale(session: AsyncSession, *, older_than: datetime) -> int:
@@ -192,7 +190,7 @@ async def reclaim_stale(session: AsyncSession, *, older_than: datetime) -> int:
         .where(OutboxMessage.status == "sending", OutboxMessage.sent_at < older_than)
         .values(status="pending")
     )
-    return _rowcount(result)
+    return rowcount(result)
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -269,7 +267,7 @@ async def deliver_inline(
         result = await session.execute(
             update(OutboxMessage).where(OutboxMessage.id == row_id, OutboxMessage.status == "pending")
             .values(status="sent", sent_at=now, not_before=None, external_message_id=external_id))
-        if _rowcount(result) == 1 and row_id in rows:
+        if rowcount(result) == 1 and row_id in rows:
             claimed.append(rows[row_id])
     choices = [str(b["data"]) for r in claimed for b in r.buttons or []]
     if numbered and choices and claimed[0].platform and claimed[0].address:
@@ -288,7 +286,7 @@ async def undo_inline(session: AsyncSession, row_ids: Sequence[int], *, external
                OutboxMessage.external_message_id == external_id)
         .values(status="pending", sent_at=None, external_message_id=None)
     )
-    return _rowcount(result)
+    return rowcount(result)
 
 
 async def group_destinations(session: AsyncSession, *, ref: str) -> list[tuple[int, str, str, str]]:

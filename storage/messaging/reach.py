@@ -19,10 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import ChannelIdentity, OutboxMessage, TeamGroup
 from storage.models.messaging import UnreachableChat
-
-
-def _rowcount(result: object) -> int:
-    return int(getattr(result, "rowcount", 0))
+from storage.sql import rowcount
 
 
 def reachable_group() -> ColumnElement[bool]:
@@ -39,7 +36,7 @@ async def set_reachable(session: AsyncSession, *, platform: str, external_id: st
         .where(ChannelIdentity.platform == platform, ChannelIdentity.external_id == external_id)
         .values(reachable=reachable)
     )
-    return _rowcount(result)
+    return rowcount(result)
 
 
 async def mark_unreachable(session: AsyncSession, *, platform: str, address: str, reason: str, now: datetime) -> None:

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.clock import Clock
 from storage.models import ConversationState
+from storage.sql import rowcount
 
 
 def state_key(platform: str, chat_id: str, user_id: str) -> str:
@@ -57,7 +58,7 @@ class SqlStateStore:
         result = await self._session.execute(
             delete(ConversationState).where(ConversationState.expires_at <= now)
         )
-        return int(getattr(result, "rowcount", 0))
+        return rowcount(result)
 
     async def keys(self) -> list[str]:
         """Every stored key (for tests and housekeeping)."""

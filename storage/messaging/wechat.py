@@ -17,16 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import ChannelIdentity, RoleGrant, Team, TeamGroup, TeamMember
 from storage.models.wechat import ContactWindow, NumberedChoices
-
-
-def _rowcount(result: object) -> int:
-    return int(getattr(result, "rowcount", 0))
+from storage.sql import rowcount
 
 
 async def _upsert(session: AsyncSession, model: type[Any], key: dict[str, Any], values: dict[str, Any]) -> None:
     """Update the row with this key, or insert it; a concurrent insert turns into an update."""
     where = [getattr(model, k) == v for k, v in key.items()]
-    if _rowcount(await session.execute(update(model).where(*where).values(**values))):
+    if rowcount(await session.execute(update(model).where(*where).values(**values))):
         return
     try:
         async with session.begin_nested():
@@ -78,14 +75,14 @@ async def take_cs_slot(
             update(ContactWindow).where(*key, ContactWindow.window_start < started)
             .values(window_start=started, cs_sent=1)
         )
-        if _rowcount(fresh):
+        if rowcount(fresh):
             return True
         counted = await session.execute(
             update(ContactWindow)
             .where(*key, ContactWindow.window_start == started, ContactWindow.cs_sent < limit)
             .values(cs_sent=ContactWindow.cs_sent + 1)
         )
-        if _rowcount(counted):
+        if rowcount(counted):
             return True
         if await session.get(ContactWindow, (platform, user_id)) is not None:
             return False

@@ -17,7 +17,12 @@ from storage.models.datamap import (  # noqa: F401
     StatLastActive,
     StatUnitClosure,
 )
-from storage.models.messaging import ConversationState, InboxMessage, OutboxMessage  # noqa: F401
+from storage.models.messaging import (  # noqa: F401
+    ConversationState,
+    InboxMessage,
+    OutboxMessage,
+    UnreachableChat,
+)
 from storage.models.network import (  # noqa: F401
     LEVEL_ORDER,
     LEVEL_ZH,

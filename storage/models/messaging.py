@@ -37,7 +37,9 @@ class OutboxMessage(Base):
     # Failed attempts (a throttled send is no attempt: the platform asked us to wait, nothing failed).
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     # Not to be sent before this instant: a platform's retry-after, or the backoff after a failure.
-    not_before: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Not to be sent before this instant (a throttled or failing chat's back-off); indexed because
+    # the relay asks "is anything earlier to this chat still waiting?" for every row it picks.
+    not_before: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     error: Mapped[str | None] = mapped_column(Text)

@@ -17,6 +17,7 @@ from storage.models import (
     Team,
     TeamMember,
 )
+from storage.sql import path_ids
 
 
 def in_subtree(column_path: ColumnElement[str], root_path: str) -> ColumnElement[bool]:
@@ -36,7 +37,7 @@ async def unit_by_code(session: AsyncSession, code: str) -> OrgUnit | None:
 
 async def ancestors(session: AsyncSession, unit: OrgUnit) -> list[OrgUnit]:
     """The unit and every unit above it, nearest first."""
-    ids = [int(p) for p in unit.path.strip("/").split("/") if p]
+    ids = path_ids(unit.path)
     if not ids:
         return [unit]
     rows = (await session.execute(select(OrgUnit).where(OrgUnit.id.in_(ids)))).scalars().all()
@@ -188,3 +189,8 @@ async def muted_member_count(session: AsyncSession, team_id: int, *, excluding: 
     if excluding is not None:
         stmt = stmt.where(Person.id != excluding)
     return int((await session.execute(stmt)).scalar_one())
+
+
+async def has_units(session: AsyncSession) -> bool:
+    """Whether any org unit has been imported yet."""
+    return (await session.execute(select(OrgUnit.id).limit(1))).first() is not None

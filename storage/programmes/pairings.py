@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import OrgUnit, Person
 from storage.models.pairings import Pairing, PairingVisit
 from storage.people.network import in_subtree
+from storage.sql import rowcount
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ async def end_pairing(*, session: AsyncSession, pairing_id: int) -> bool:
     """End a pairing; its visits stay on record."""
     result = await session.execute(update(Pairing).where(Pairing.id == pairing_id, Pairing.active.is_(True))
                                    .values(active=False).execution_options(synchronize_session=False))
-    return int(getattr(result, "rowcount", 0)) == 1
+    return rowcount(result) == 1
 
 
 async def pairings_of(*, session: AsyncSession, volunteer_id: int) -> list[Pairing]:

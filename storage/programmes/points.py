@@ -31,6 +31,7 @@ from storage.models.points import (
     Redemption,
 )
 from storage.people.network import in_subtree
+from storage.sql import path_ids
 
 DEFAULT_RATE = Decimal(1)
 CENT = Decimal("0.01")
@@ -84,10 +85,10 @@ async def effective_rule(*, session: AsyncSession, unit_id: int | None) -> tuple
     unit = await session.get(OrgUnit, unit_id)
     if unit is None:
         return DEFAULT_RATE, None
-    path_ids = [int(p) for p in unit.path.strip("/").split("/") if p] or [unit.id]
+    line = path_ids(unit.path) or [unit.id]
     rules = {r.org_unit_id: r.points_per_hour for r in (await session.execute(
-        select(PointsRule).where(PointsRule.org_unit_id.in_(path_ids)))).scalars()}
-    for uid in reversed(path_ids):
+        select(PointsRule).where(PointsRule.org_unit_id.in_(line)))).scalars()}
+    for uid in reversed(line):
         if uid in rules:
             return Decimal(rules[uid]), uid
     return DEFAULT_RATE, None

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import OrgUnit, Person, RoleGrant, TeamMember
 from storage.models.wishes import Wish, WishStatus
 from storage.people.network import in_subtree
+from storage.sql import rowcount
 
 
 class ClaimResult(enum.Enum):
@@ -36,7 +37,7 @@ async def wish_by_id(*, session: AsyncSession, wish_id: int) -> Wish | None:
 
 
 def _changed(result: object) -> bool:
-    return int(getattr(result, "rowcount", 0)) == 1
+    return rowcount(result) == 1
 
 
 async def submit_wish(

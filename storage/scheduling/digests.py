@@ -14,7 +14,17 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from storage.db import Session
-from storage.models import HoursEntry, OrgUnit, RoleGrant, Task, TaskAssignment, TaskOffer, TaskStatus, Team, TeamMember
+from storage.models import (
+    HoursEntry,
+    OrgUnit,
+    RoleGrant,
+    Task,
+    TaskAssignment,
+    TaskOffer,
+    TaskStatus,
+    Team,
+    TeamMember,
+)
 from storage.models.activities import Activity, ActivitySignup
 from storage.scheduling.fanout import PersonIds
 

@@ -19,6 +19,7 @@ from storage.models import OrgUnit, Person, RoleGrant
 from storage.models.pairings import Pairing, PairingVisit
 from storage.models.wishes import Wish, WishStatus
 from storage.scheduling.fanout import PersonIds
+from storage.sql import path_ids
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,7 @@ async def chasers_of(session: Session, station_ids: Iterable[int]) -> dict[int, 
     stations_of: dict[int, list[int]] = defaultdict(list)
     for station_id in stations:
         path = paths.get(station_id) or f"/{station_id}/"
-        for uid in reversed([int(p) for p in path.strip("/").split("/") if p]):
+        for uid in reversed(path_ids(path)):
             if admins_at.get(uid):
                 for admin in admins_at[uid]:
                     stations_of[admin].append(station_id)

@@ -33,6 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from storage.messaging.reach import reachable_group
 from storage.models import (
     OutboxMessage,
     Person,
@@ -44,7 +45,7 @@ from storage.models import (
 from storage.models.scheduling import ScheduleFiring, ScheduleFiringUnit, ScheduleSend
 from storage.scheduling.addressing import with_preferred_account
 from storage.scheduling.firings import sent_by
-from storage.sql import insert_ignoring
+from storage.sql import insert_ignoring, rowcount
 
 # A select of person ids (who a scheduled message is for), and an audience subquery of
 # (person_id, firing_id) rows: the two shapes the layers above pass back in.
@@ -57,7 +58,7 @@ OUTBOX_COLUMNS = ["person_id", "team_id", "platform", "address", "recipient_labe
 
 
 def _rows(result: object) -> int:
-    return int(getattr(result, "rowcount", 0))
+    return rowcount(result)
 
 
 def _now(now: datetime) -> Any:
@@ -75,7 +76,11 @@ async def prepare_bulk(session: AsyncSession) -> None:
 
 
 async def claim_region_groups(session: AsyncSession, *, job: str, firing_ids: Sequence[int], now: datetime) -> int:
-    """Sent-log rows for every bound group of every team in the firings' units (groups first)."""
+    """Sent-log rows for every reachable bound group of every team in the firings' units (groups first).
+
+    A group the bot was removed from is left out, so its members count as not reached by a
+    group and get the message directly.
+    """
     stmt = (
         select(literal(job, String()), literal("group", String()), TeamGroup.id, ScheduleFiring.period,
                func.min(ScheduleFiring.id), _now(now))
@@ -83,7 +88,7 @@ async def claim_region_groups(session: AsyncSession, *, job: str, firing_ids: Se
         .join(Team, Team.id == TeamGroup.team_id)
         .join(ScheduleFiringUnit, ScheduleFiringUnit.unit_id == Team.org_unit_id)
         .join(ScheduleFiring, ScheduleFiring.id == ScheduleFiringUnit.firing_id)
-        .where(ScheduleFiring.id.in_(list(firing_ids)))
+        .where(ScheduleFiring.id.in_(list(firing_ids)), reachable_group())
         .group_by(TeamGroup.id, ScheduleFiring.period)
     )
     return _rows(await session.execute(insert_ignoring(session, ScheduleSend).from_select(SEND_COLUMNS, stmt)))

@@ -16,7 +16,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models.scheduling import SchedulerLease
-from storage.sql import insert_ignoring
+from storage.sql import insert_ignoring, rowcount
 
 
 class FencedOut(Exception):
@@ -33,7 +33,7 @@ class Fence:
 
 
 def _rows(result: object) -> int:
-    return int(getattr(result, "rowcount", 0))
+    return rowcount(result)
 
 
 async def _ensure_row(session: AsyncSession, name: str) -> None:

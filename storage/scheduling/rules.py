@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import OrgUnit
 from storage.models.scheduling import ScheduleRule
 from storage.scheduling.recurrence import Recurrence
+from storage.sql import path_ids, rowcount
 
 MORAL_DAY = "moral_day"
 
@@ -64,7 +65,7 @@ async def clear_rule(*, session: AsyncSession, unit_id: int, job: str) -> bool:
     result = await session.execute(
         delete(ScheduleRule).where(ScheduleRule.org_unit_id == unit_id, ScheduleRule.job == job)
     )
-    return int(getattr(result, "rowcount", 0)) > 0
+    return rowcount(result) > 0
 
 
 async def list_rules(session: AsyncSession, job: str | None = None) -> list[tuple[ScheduleRule, OrgUnit]]:
@@ -78,7 +79,7 @@ async def list_rules(session: AsyncSession, job: str | None = None) -> list[tupl
 
 async def effective_rule(session: AsyncSession, unit: OrgUnit, job: str) -> tuple[ScheduleRule, OrgUnit] | None:
     """The rule that governs a unit: its own, else the nearest one above it (None if none)."""
-    ids = [int(p) for p in unit.path.strip("/").split("/") if p] or [unit.id]
+    ids = path_ids(unit.path) or [unit.id]
     rows = (await session.execute(
         select(ScheduleRule, OrgUnit).join(OrgUnit, OrgUnit.id == ScheduleRule.org_unit_id)
         .where(ScheduleRule.job == job, ScheduleRule.org_unit_id.in_(ids))

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Task, TaskAssignment, TaskOffer, TaskStatus
+from storage.sql import rowcount
 from storage.tasks.hours import credit_hours
 
 OPEN = (TaskStatus.submitted.value, TaskStatus.dispatched.value)
@@ -30,9 +31,6 @@ class AcceptResult(enum.Enum):
     already = "already"
     not_open = "not_open"
 
-
-def _rowcount(result: object) -> int:
-    return int(getattr(result, "rowcount", 0))
 
 
 async def create_task(
@@ -111,7 +109,7 @@ async def offer_task(
     result = await session.execute(
         update(Task).where(Task.id == task_id, *conds).values(**values).execution_options(synchronize_session=False)
     )
-    if _rowcount(result) != 1:
+    if rowcount(result) != 1:
         return False
     if replace:
         await session.execute(delete(TaskOffer).where(TaskOffer.task_id == task_id))
@@ -172,7 +170,7 @@ async def accept_task(
                 )
                 .execution_options(synchronize_session=False)
             )
-            if _rowcount(result) != 1:
+            if rowcount(result) != 1:
                 status = (await session.execute(select(Task.status).where(Task.id == task_id))).scalar()
                 if status in (TaskStatus.accepted.value, TaskStatus.completed.value, TaskStatus.closed.value):
                     return AcceptResult.taken
@@ -187,7 +185,7 @@ async def accept_task(
                 .values(active=True, accepted_at=now, released_at=None, team_id=team_id)
                 .execution_options(synchronize_session=False)
             )
-            if _rowcount(revived) == 0:
+            if rowcount(revived) == 0:
                 # An active row committed meanwhile by the same volunteer's other press makes
                 # this insert fail on the unique key, undoing the increment above.
                 session.add(
@@ -217,7 +215,7 @@ async def release_task(*, session: AsyncSession, task_id: int, volunteer_id: int
         .values(active=False, released_at=now)
         .execution_options(synchronize_session=False)
     )
-    if _rowcount(result) != 1:
+    if rowcount(result) != 1:
         return False
     await session.execute(
         update(Task)
@@ -247,7 +245,7 @@ async def complete_task(
         .values(status=TaskStatus.completed.value, hours=hours, completed_at=now, escalate_at=None)
         .execution_options(synchronize_session=False)
     )
-    return _rowcount(result) == 1
+    return rowcount(result) == 1
 
 
 async def close_task(
@@ -272,7 +270,7 @@ async def close_task(
         .values(status=TaskStatus.closed.value, rating=rating, comment=comment, closed_at=now)
         .execution_options(synchronize_session=False)
     )
-    if _rowcount(result) != 1:
+    if rowcount(result) != 1:
         return False
     hours = (await session.execute(select(Task.hours).where(Task.id == task_id))).scalar() or Decimal(0)
     volunteers = (
@@ -302,7 +300,7 @@ async def cancel_task(*, session: AsyncSession, task_id: int, now: datetime, by_
         .values(status=TaskStatus.cancelled.value, closed_at=now, escalate_at=None)
         .execution_options(synchronize_session=False)
     )
-    if _rowcount(result) != 1:
+    if rowcount(result) != 1:
         return False
     await session.execute(
         update(TaskAssignment)

@@ -10,8 +10,8 @@ from sqlalchemy import delete, select
 
 from bot.dashboard import COOKIE, dashboard_routes
 from bot.web import build_app
-from storage.models.dashboard import DashboardLink
 from storage.models import RoleGrant
+from storage.models.dashboard import DashboardLink
 
 
 async def _link(chat, name: str, args: str = "") -> str:

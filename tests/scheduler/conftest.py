@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from storage.models.activities import Activity, ActivitySignup
 from storage.models import OutboxMessage, TeamGroup
+from storage.models.activities import Activity, ActivitySignup
 from storage.scheduling.recurrence import Recurrence
 from storage.scheduling.rules import MORAL_DAY, set_rule
 

@@ -8,8 +8,8 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from scheduler.ticker import Scheduler
 from scheduler.lease import DbLease
+from scheduler.ticker import Scheduler
 from storage.models import HoursEntry, Task, TaskAssignment
 
 

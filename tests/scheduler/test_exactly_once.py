@@ -14,9 +14,9 @@ from datetime import timedelta
 
 import pytest
 
-from scheduler.ticker import Scheduler
-from scheduler.runner import run_due
 from scheduler.lease import DbLease, RedisLease
+from scheduler.runner import run_due
+from scheduler.ticker import Scheduler
 from storage.scheduling.leases import FencedOut
 
 REDIS_URL = os.environ.get("XINFENG_TEST_REDIS_URL")

@@ -5,7 +5,14 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from scheduler.lease import DB_TTL, HEARTBEAT, REDIS_TTL, DbLease, RedisLease, build_lease
+from scheduler.lease import (
+    DB_TTL,
+    HEARTBEAT,
+    REDIS_TTL,
+    DbLease,
+    RedisLease,
+    build_lease,
+)
 from storage.scheduling.leases import lease_state
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import timedelta
 
-from scheduler.ticker import Scheduler
 from scheduler.lease import DbLease
+from scheduler.ticker import Scheduler
 
 
 async def test_a_month_of_ticks_fires_each_job_on_time_and_once(world) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from scheduler.runner import run_due
-from storage.scheduling.recurrence import Recurrence
 from storage.models.scheduling import ScheduleFiring
+from storage.scheduling.recurrence import Recurrence
 from storage.scheduling.rules import MORAL_DAY, set_rule
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from scheduler.ticker import start_ticking, stop_ticking
 from scheduler.lease import DbLease
+from scheduler.ticker import start_ticking, stop_ticking
 from storage.scheduling.leases import lease_state
 
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from telegram import CallbackQuery, Message, Update
 
-from handlers.people.contact import CONTACT_COMMAND
 from handlers.core.messages import InboundMessage, Media
+from handlers.people.contact import CONTACT_COMMAND
 
 PLATFORM = "telegram"
 

@@ -24,8 +24,8 @@ from telegram import (
     ReplyKeyboardMarkup,
 )
 
-from handlers.people.contact import CONTACT_COMMAND
 from handlers.core.messages import Button, OutboundMessage
+from handlers.people.contact import CONTACT_COMMAND
 
 MAX_TEXT = 4096
 MAX_CALLBACK_DATA = 64

@@ -13,10 +13,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from handlers.activities.refusal import Refused, refuse
-from handlers.activities.standing import may_lead
 from handlers.activities.texts import aref
-from handlers.core.act import Act, domain_action
+from handlers.core.act import Act, Refused, domain_action
+from handlers.core.rights import may_lead
 from handlers.core.texts import hours_text
 from storage.activities import attendance as ledger
 from storage.activities.activities import roster
@@ -63,7 +62,7 @@ async def _team_led(act: Act, activity: Activity, action: str, verb: str) -> Tea
     """The activity's team when the actor leads it; else the audited refusal."""
     team: Team | None = await load(act.session, Team, activity.team_id)
     if team is None or not await may_lead(act, team):
-        return refuse(act, action, f"只有「{team.name if team else '本队'}」的队长或管理员可以{verb}。",
+        return act.refuse(action, f"只有「{team.name if team else '本队'}」的队长或管理员可以{verb}。",
                       "activity", activity.id)
     return team
 

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from handlers.activities.refusal import Refused, refuse
-from handlers.activities.standing import captained_team_ids, may_lead
-from handlers.core.act import Act, domain_action
+from handlers.core.act import Act, Refused, domain_action
+from handlers.core.rights import captained_team_ids, may_lead
 from storage.models import Team
 from storage.people.groups import group_count
 from storage.people.network import muted_member_count
@@ -33,7 +32,7 @@ class Broadcast:
 async def broadcast(act: Act, *, team: Team, content: str) -> Broadcast | Refused:
     """Send `content` to a team the actor leads, signed with their name and role."""
     if act.actor is None or not await may_lead(act, team):
-        return refuse(act, "broadcast", f"只有「{team.name}」的队长可以向它广播。", "team", team.id)
+        return act.refuse("broadcast", f"只有「{team.name}」的队长可以向它广播。", "team", team.id)
     role = "队长" if team.id in await captained_team_ids(act) else "管理员"
     groups = await group_count(act.session, team.id)
     muted = await muted_member_count(act.session, team.id, excluding=act.actor.id)

@@ -9,9 +9,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from handlers.activities.refusal import Refused, refuse
-from handlers.activities.standing import admin_scopes
-from handlers.core.act import Act, domain_action
+from handlers.core.act import Act, Refused, domain_action
+from handlers.core.rights import admin_units
 from storage.models import OrgUnit
 from storage.people.network import is_within, units_named
 from storage.scheduling.recurrence import Recurrence
@@ -50,7 +49,7 @@ async def _target_unit(act: Act, region: str, scopes: list[OrgUnit]) -> OrgUnit 
     if inside:
         return min(inside, key=lambda u: len(u.path))
     if found:
-        return refuse(act, "moral_day_set", f"「{region}」不在您管辖的范围内，不能设置它的道德活动日。",
+        return act.refuse("moral_day_set", f"「{region}」不在您管辖的范围内，不能设置它的道德活动日。",
                       "org_unit", found[0].id)
     return RegionNotFound(region)
 
@@ -58,9 +57,9 @@ async def _target_unit(act: Act, region: str, scopes: list[OrgUnit]) -> OrgUnit 
 @domain_action("moral_day_set")
 async def set_moral_day(act: Act, *, region: str, change: Recurrence | Switch) -> MoralDayChange | RegionNotFound | Refused:
     """Set, switch off or un-override the moral day of `region` (blank: the actor's broadest unit)."""
-    scopes = await admin_scopes(act)
+    scopes = await admin_units(act)
     if not scopes:
-        return refuse(act, "moral_day_set", "只有文明实践中心、所、站的管理员可以设置道德活动日。发送「道德日」可以查看。")
+        return act.refuse("moral_day_set", "只有文明实践中心、所、站的管理员可以设置道德活动日。发送「道德日」可以查看。")
     unit = await _target_unit(act, region, scopes)
     if not isinstance(unit, OrgUnit):
         return unit

@@ -9,9 +9,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from handlers.activities.refusal import Refused, refuse
-from handlers.activities.standing import admin_scopes, may_lead
-from handlers.core.act import Act, domain_action
+from handlers.core.act import Act, Refused, domain_action
+from handlers.core.rights import admin_units, may_lead
 from storage.activities import projects as project_rows
 from storage.activities.activities import record_beneficiaries as store_beneficiaries
 from storage.db import load
@@ -42,9 +41,9 @@ class ProjectOutcome:
 @domain_action("project_create")
 async def create_project(act: Act, *, name: str) -> ProjectOutcome | Refused:
     """Create a project in the broadest unit the actor administers."""
-    scopes = sorted(await admin_scopes(act), key=lambda u: len(u.path))
+    scopes = sorted(await admin_units(act), key=lambda u: len(u.path))
     if not scopes:
-        return refuse(act, "project_create", "只有中心、所、站的管理员可以新建项目。")
+        return act.refuse("project_create", "只有中心、所、站的管理员可以新建项目。")
     if len(name) > MAX_NAME or any(c in name for c in ":：#"):
         return ProjectOutcome(None, problem=Problem.bad_name)
     unit = scopes[0]
@@ -61,7 +60,7 @@ async def record_beneficiaries(act: Act, *, activity: Activity, count: int) -> i
     """Record how many people an activity served; the count, once recorded."""
     team: Team | None = await load(act.session, Team, activity.team_id)
     if team is None or not await may_lead(act, team):
-        return refuse(act, "record_beneficiaries", "只有本队队长或管理员可以记录受益人数。", "activity", activity.id)
+        return act.refuse("record_beneficiaries", "只有本队队长或管理员可以记录受益人数。", "activity", activity.id)
     if not 0 <= count <= MAX_SERVED:
         return Problem.out_of_range
     await store_beneficiaries(session=act.session, activity_id=activity.id, count=count)

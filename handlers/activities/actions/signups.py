@@ -11,16 +11,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from handlers.activities.refusal import Refused, refuse
-from handlers.activities.standing import may_lead, may_sign_up
 from handlers.activities.texts import activity_card, aref, signup_button, when_text
-from handlers.core.act import Act, domain_action
+from handlers.core.act import Act, Refused, domain_action
 from handlers.core.messages import Button
+from handlers.core.rights import admin_units, captained_team_ids, may_lead
 from storage.activities import activities as rows
 from storage.activities.activities import CancelResult, SignupOutcome, SignupResult
 from storage.db import load
 from storage.models import Person, Team
 from storage.models.activities import Activity, Project
+from storage.people.network import team_ids_of
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ async def project_of(act: Act, activity: Activity) -> Project | None:
 async def create_activity(act: Act, *, team: Team, plan: ActivityPlan) -> Published | AlreadyStarted | Refused:
     """Publish an activity for a team its actor leads, and send its card with a 「报名」 button to the team."""
     if not await may_lead(act, team):
-        return refuse(act, "activity_create", "只有本队队长或管理员可以发布活动。", "team", team.id)
+        return act.refuse("activity_create", "只有本队队长或管理员可以发布活动。", "team", team.id)
     if plan.starts_at <= act.now:
         return AlreadyStarted()
     activity = await rows.create_activity(
@@ -89,7 +89,7 @@ async def create_activity(act: Act, *, team: Team, plan: ActivityPlan) -> Publis
 async def sign_up(act: Act, *, activity: Activity) -> SignupOutcome | Refused:
     """Take a place in an activity (报名), or the next place in its waitlist when it is full."""
     if act.actor is None or not await may_sign_up(act):
-        return refuse(act, "signup", "报名活动要先加入志愿服务队：发送「加入 邀请码」（邀请码请向队长要）。",
+        return act.refuse("signup", "报名活动要先加入志愿服务队：发送「加入 邀请码」（邀请码请向队长要）。",
                       "activity", activity.id)
     outcome = await rows.sign_up(session=act.session, activity_id=activity.id, volunteer_id=act.actor.id, now=act.now)
     if outcome.result in (SignupResult.signed, SignupResult.waitlisted):
@@ -117,3 +117,12 @@ async def cancel_signup(act: Act, *, activity: Activity) -> Cancelled:
             f"去不了请发：取消报名 #{activity.id}",
             [Button("取消报名", f"取消报名 #{activity.id}")], ref=f"activity:{activity.id}")
     return Cancelled(outcome.result, promoted)
+
+
+async def may_sign_up(act: Act) -> bool:
+    """Whether the actor may take part in activities: a volunteer, a team member, or someone who leads."""
+    if act.actor is None:
+        return False
+    if act.actor.is_volunteer or await team_ids_of(act.session, act.actor.id):
+        return True
+    return bool(await captained_team_ids(act)) or bool(await admin_units(act))

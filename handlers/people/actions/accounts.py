@@ -10,8 +10,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
-from handlers.activities.refusal import Refused, refuse
-from handlers.core.act import Act, domain_action
+from handlers.core.act import Act, Refused, domain_action
 from storage.models import OrgUnit, Person, Team
 from storage.people.identities import link_identity
 from storage.people.network import (
@@ -81,7 +80,7 @@ async def join_team(act: Act, *, invite_code: str, name: str, account: Account) 
     assert act.actor is not None, "only a person joins"
     team = await team_by_invite(act.session, invite_code)
     if team is None:
-        return refuse(act, "join", "邀请码不对，请向队长确认后再试。", "team")
+        return act.refuse("join", "邀请码不对，请向队长确认后再试。", "team")
     person = act.actor
     if name and name != person.name:
         roster = await unlinked_member_named(act.session, team_id=team.id, name=name, platform=account.platform)
@@ -103,7 +102,7 @@ async def link_contact(act: Act, *, phone: str | None, account: Account) -> Cont
     """Link the account to the roster person with the phone the platform proved (None: it proved none)."""
     assert act.actor is not None, "only a person shares their contact"
     if not phone:
-        return refuse(act, "link_contact", "只能分享您本人的手机号：请点下面的按钮，而不是转发别人的名片。")
+        return act.refuse("link_contact", "只能分享您本人的手机号：请点下面的按钮，而不是转发别人的名片。")
     roster = await person_with_phone(act.session, phone)
     if roster is None:
         await keep_phone(act.session, act.actor, phone)

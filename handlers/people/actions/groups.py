@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from handlers.activities.refusal import Refused, refuse
-from handlers.activities.standing import captained_team_ids
-from handlers.core.act import Act, domain_action
+from handlers.core.act import Act, Refused, domain_action
+from handlers.core.rights import captained_team_ids
 from storage.db import load
 from storage.models import Team
 from storage.people.groups import bind_chat, binding_of_chat, group_count, unbind_chat
@@ -67,7 +66,7 @@ async def _team_to_bind(act: Act, query: str, teams: list[Team]) -> Team | Choos
     if len(hits) == 1:
         return hits[0]
     if query and not hits:
-        return refuse(act, "bind_group", f"您不是「{query}」的队长，不能把本群绑定给它。您是这些队伍的队长："
+        return act.refuse("bind_group", f"您不是「{query}」的队长，不能把本群绑定给它。您是这些队伍的队长："
                       + "、".join(t.name for t in teams))
     return ChooseTeam((hits or teams)[:8])
 
@@ -77,7 +76,7 @@ async def bind_group(act: Act, *, chat: Chat, query: str) -> GroupBound | Choose
     """Bind the group chat to the actor's team that `query` names (blank: their only team)."""
     captained = await captained_team_ids(act)
     if not captained:
-        return refuse(act, "bind_group", "只有队长可以把群绑定到队伍。请队长在群里发送 /bindgroup。")
+        return act.refuse("bind_group", "只有队长可以把群绑定到队伍。请队长在群里发送 /bindgroup。")
     team = await _team_to_bind(act, query, await teams_by_ids(act.session, sorted(captained)))
     if not isinstance(team, Team):
         return team
@@ -87,7 +86,7 @@ async def bind_group(act: Act, *, chat: Chat, query: str) -> GroupBound | Choose
     if existing is not None:
         other: Team | None = await load(act.session, Team, existing.team_id)
         name = other.name if other else "另一支队伍"
-        return refuse(act, "bind_group", f"本群已经绑定了「{name}」。一个群只能服务一支队伍，"
+        return act.refuse("bind_group", f"本群已经绑定了「{name}」。一个群只能服务一支队伍，"
                       f"如需改绑，请「{name}」的队长先发送 /unbindgroup。", "team", team.id)
     if await bind_chat(act.session, team_id=team.id, platform=chat.platform, chat_id=chat.chat_id,
                        title=f"{team.name}群") is None:
@@ -105,7 +104,7 @@ async def unbind_group(act: Act, *, chat: Chat) -> GroupUnbound | Refused | None
     team: Team | None = await load(act.session, Team, existing.team_id)
     name = team.name if team else "该队伍"
     if existing.team_id not in await captained_team_ids(act):
-        return refuse(act, "unbind_group", f"只有「{name}」的队长可以解绑本群。", "team", existing.team_id)
+        return act.refuse("unbind_group", f"只有「{name}」的队长可以解绑本群。", "team", existing.team_id)
     await unbind_chat(act.session, existing)
     act.audit("unbind_group", "team", existing.team_id, platform=chat.platform, chat_id=chat.chat_id)
     return GroupUnbound(name)

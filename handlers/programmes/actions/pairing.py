@@ -8,11 +8,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from handlers.core.act import Act, domain_action
-from handlers.datamap.acting import Refused, actor_of, refuse
+from handlers.core.act import Act, Refused, domain_action
+from handlers.core.rights import actor_of
 from storage.models.pairings import Pairing, PairingVisit
 from storage.programmes import pairings as store
-from storage.programmes.pairings import MonthCount, month_bounds, monthly_counts, pairings_of
+from storage.programmes.pairings import (
+    MonthCount,
+    month_bounds,
+    monthly_counts,
+    pairings_of,
+)
 
 MAX_NOTE = 1000
 MAX_PROBLEMS = 50
@@ -49,14 +54,14 @@ async def log_visit(act: Act, *, household: str, note: str, problems_solved: int
     actor = actor_of(act)
     mine = await pairings_of(session=act.session, volunteer_id=actor.id)
     if not mine:
-        return refuse(act, "visit", "您还没有结对帮扶的户。结对名单由村文明实践站导入，请联系站长。",
+        return act.refuse("visit", "您还没有结对帮扶的户。结对名单由村文明实践站导入，请联系站长。",
                       household=household or None)
     if not household or not note:
         return NoteNeeded(mine)
     pairing = household_named(mine, household)
     if pairing is None:
         names = "、".join(p.household_name for p in mine)
-        return refuse(act, "visit", f"「{household}」不是您结对的户。您结对的户：{names}。", household=household)
+        return act.refuse("visit", f"「{household}」不是您结对的户。您结对的户：{names}。", household=household)
     solved = min(max(problems_solved, 0), MAX_PROBLEMS)
     visit = await store.log_visit(session=act.session, pairing_id=pairing.id, note=note[:MAX_NOTE],
                                   problems_solved=solved, now=act.now)

@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
-from handlers.core.act import Act, domain_action
-from handlers.datamap.acting import Refused, Unreadable, actor_of, granted_units, refuse
+from handlers.core.act import Act, Refused, Unreadable, domain_action
+from handlers.core.rights import actor_of, granted_units
 from handlers.language.textnorm import parse_number
 from handlers.programmes.cards import points_text, shop_name
 from storage.db import load
@@ -110,7 +110,7 @@ async def stock_goods(act: Act, *, name: str, price: int | None, added: int | No
     """Put goods on the actor's shelf, or restock them at a new price (None: a number that could not be read)."""
     shops = await shops_kept(act)
     if not shops:
-        return refuse(act, "stock_goods", "只有爱心超市的店长可以上架商品。", goods=name or None)
+        return act.refuse("stock_goods", "只有爱心超市的店长可以上架商品。", goods=name or None)
     if (price is None or not 1 <= price <= MAX_PRICE or added is None or not 0 <= added <= MAX_STOCK
             or not name or len(name) > 100):
         return Unreadable()
@@ -128,7 +128,7 @@ async def redeem(act: Act, *, code: str, wanted: str) -> Exchange | Refused | Un
     account = await ledger.account_by_code(session=act.session, code=code) if code else None
     shops = await shops_kept(act)
     if not shops:
-        return refuse(act, "redeem", "只有爱心超市的店长可以用兑换码兑换。请把您的兑换码告诉店长。",
+        return act.refuse("redeem", "只有爱心超市的店长可以用兑换码兑换。请把您的兑换码告诉店长。",
                       "person" if account else None, account.person_id if account else None)
     if account is None:
         return UnknownCode(code)
@@ -166,7 +166,7 @@ async def set_points_rule(act: Act, *, rate: float | None) -> RuleSet | Refused 
     scopes = await granted_units(act, "admin")
     if not scopes:
         home = await get_unit(act.session, actor.org_unit_id) if actor.org_unit_id is not None else None
-        return refuse(act, "points_rule", "只有管理员可以设置积分规则。", "org_unit" if home else None,
+        return act.refuse("points_rule", "只有管理员可以设置积分规则。", "org_unit" if home else None,
                       home.id if home else None)
     if rate is None or not 0 <= rate <= MAX_RATE:
         return Unreadable()

@@ -11,17 +11,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from handlers.core.act import Act, domain_action
+from handlers.core.act import Act, Refused, Unreadable, domain_action
 from handlers.core.messages import Button
 from handlers.core.places import VILLAGE_LEVELS, find_villages
-from handlers.datamap.acting import Refused, Unreadable, actor_of, granted_over, granted_units, in_a_team, refuse
+from handlers.core.rights import actor_of, granted_over, granted_units, in_a_team
 from handlers.programmes.cards import wish_card, wish_ref
 from storage.db import load
 from storage.models import OrgUnit, Person, Team
 from storage.models.wishes import Wish, WishStatus
 from storage.people.network import ancestors, get_unit, teams_at_units
 from storage.programmes import wishes as store
-from storage.programmes.wishes import ClaimResult, federation_admins_over, team_member_ids, wish_by_id
+from storage.programmes.wishes import (
+    ClaimResult,
+    federation_admins_over,
+    team_member_ids,
+    wish_by_id,
+)
 
 MAX_DESCRIPTION = 2000
 
@@ -123,7 +128,7 @@ async def submit_wish(act: Act, words: list[str]) -> Submitted | Refused | Villa
     actor = actor_of(act)
     stations, scopes = await granted_units(act, "first_secretary"), await granted_units(act, "admin")
     if not stations and not scopes:
-        return refuse(act, "wish_submit", "只有驻村第一书记或管理员可以代群众提交微心愿。",
+        return act.refuse("wish_submit", "只有驻村第一书记或管理员可以代群众提交微心愿。",
                       request=" ".join(words)[:200] or None)
     unit, words = await _submit_scope(act, stations, scopes, words)
     if unit is None:
@@ -158,7 +163,7 @@ async def publish_wish(act: Act, wish: Wish) -> Published | Refused | NotOpen:
     unit = await get_unit(act.session, wish.org_unit_id)
     admins = await federation_admins_over(session=act.session, unit=unit) if unit else []
     if unit is None or actor.id not in {a.id for a in admins}:
-        return refuse(act, "wish_publish", "只有负责这个村的志愿服务联合会管理员可以发布微心愿。", "wish", wish.id)
+        return act.refuse("wish_publish", "只有负责这个村的志愿服务联合会管理员可以发布微心愿。", "wish", wish.id)
     if not await store.publish_wish(session=act.session, wish_id=wish.id, by_id=actor.id, now=act.now):
         return NotOpen(wish.status)
     wish = await wish_by_id(session=act.session, wish_id=wish.id) or wish
@@ -182,7 +187,7 @@ async def claim_wish(act: Act, wish: Wish) -> Claimed | Refused | AlreadyClaimed
     """Claim a published wish: exactly one volunteer wins it."""
     actor = actor_of(act)
     if not (actor.is_volunteer or await in_a_team(act)):
-        return refuse(act, "wish_claim", "只有注册的志愿者可以认领微心愿。加入志愿服务队后就可以认领了。", "wish", wish.id)
+        return act.refuse("wish_claim", "只有注册的志愿者可以认领微心愿。加入志愿服务队后就可以认领了。", "wish", wish.id)
     result = await store.claim_wish(session=act.session, wish_id=wish.id, volunteer_id=actor.id, now=act.now)
     if result is ClaimResult.already:
         return AlreadyClaimed()
@@ -203,7 +208,7 @@ async def fulfil_wish(act: Act, wish: Wish, proof: list[dict[str, Any]]) -> Fulf
     """Report a claimed wish fulfilled, with photos or a text as proof (its claimant only)."""
     actor = actor_of(act)
     if wish.claimed_by_id != actor.id:
-        return refuse(act, "wish_fulfil", f"只有认领了{wish_ref(wish.id)}的志愿者可以报告实现。", "wish", wish.id)
+        return act.refuse("wish_fulfil", f"只有认领了{wish_ref(wish.id)}的志愿者可以报告实现。", "wish", wish.id)
     if not proof:
         return ProofNeeded() if wish.status == WishStatus.claimed.value else NotOpen(wish.status)
     if not await store.fulfil_wish(session=act.session, wish_id=wish.id, volunteer_id=actor.id, proof=proof,
@@ -228,7 +233,7 @@ async def confirm_wish(act: Act, wish: Wish) -> Confirmed | Refused | NotOpen:
         await granted_over(act, "first_secretary", unit) is not None
         or await granted_over(act, "admin", unit) is not None))
     if not allowed:
-        return refuse(act, "wish_confirm", "只有这个村的第一书记或管理员可以确认微心愿。", "wish", wish.id)
+        return act.refuse("wish_confirm", "只有这个村的第一书记或管理员可以确认微心愿。", "wish", wish.id)
     if not await store.confirm_wish(session=act.session, wish_id=wish.id, by_id=actor.id, now=act.now):
         return NotOpen(wish.status)
     wish = await wish_by_id(session=act.session, wish_id=wish.id) or wish

@@ -28,6 +28,7 @@ def upgrade() -> None:
     # the tables on SQLite and lose the data-map triggers on them.
     op.execute("ALTER TABLE people DROP COLUMN language")
     op.add_column('outbox', sa.Column('not_before', storage.models.UTCDateTime(timezone=True), nullable=True))
+    op.create_index('ix_outbox_not_before', 'outbox', ['not_before'])
     op.create_table('unreachable_chats',
     sa.Column('platform', sa.String(length=16), nullable=False),
     sa.Column('address', sa.String(length=128), nullable=False),
@@ -39,5 +40,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table('unreachable_chats')
+    op.drop_index('ix_outbox_not_before', 'outbox')
     op.execute("ALTER TABLE outbox DROP COLUMN not_before")
     op.add_column('people', sa.Column('language', sa.String(length=16), nullable=False, server_default='zh_CN'))

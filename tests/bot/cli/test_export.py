@@ -17,13 +17,19 @@ from bot.cli import DEMO_DIR
 from bot.cli.export import run_export
 from bot.settings import Settings
 from handlers.datamap.files import BOM, build_file
-from storage.models.activities import Activity
-from storage.db import create_all, create_engine, session_factory
 from storage.datamap.exports import HEADERS, PhoneRule, export_rows, mask
-from storage.tasks.hours import credit_hours
-from storage.roster.importing import import_directory
+from storage.db import create_all, create_engine, session_factory
 from storage.models import OrgUnit, Person, Team
-from storage.tasks.transitions import accept_task, close_task, complete_task, create_task, offer_task
+from storage.models.activities import Activity
+from storage.roster.importing import import_directory
+from storage.tasks.hours import credit_hours
+from storage.tasks.transitions import (
+    accept_task,
+    close_task,
+    complete_task,
+    create_task,
+    offer_task,
+)
 
 TODAY = date(2026, 11, 28)
 

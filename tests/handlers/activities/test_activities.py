@@ -9,8 +9,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from handlers.core.messages import InboundMessage, Media
-from storage.models.activities import Activity, ActivitySignup
 from storage.models import AuditEntry, RoleGrant, TeamGroup
+from storage.models.activities import Activity, ActivitySignup
 
 CREATE = "活动 明天上午9点 村文化广场 包饺子 限2人"
 

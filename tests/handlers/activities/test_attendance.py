@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from handlers.activities.attendance import mark_no_shows_due
 from handlers.core.messages import InboundMessage, Media
-from storage.models.activities import Activity, ActivitySignup
 from storage.models import AuditEntry, HoursEntry
+from storage.models.activities import Activity, ActivitySignup
 
 
 async def _activity(chat, extra: str = "", when: str = "今天上午10点") -> str:

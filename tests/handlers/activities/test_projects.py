@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from storage.models.activities import Project
 from storage.models import AuditEntry
+from storage.models.activities import Project
 
 
 async def test_an_admin_creates_a_project_in_their_unit(chat) -> None:

@@ -23,8 +23,7 @@ from handlers.activities.actions.broadcast import broadcast
 from handlers.activities.actions.moral_day import Switch, set_moral_day
 from handlers.activities.actions.projects import create_project, record_beneficiaries
 from handlers.activities.actions.signups import ActivityPlan, create_activity, sign_up
-from handlers.activities.refusal import Refused
-from handlers.core.act import Act
+from handlers.core.act import Act, Refused
 from storage.models import AuditEntry, Person, RoleGrant, Team, metadata
 from storage.models.activities import Activity
 from storage.scheduling.recurrence import Recurrence

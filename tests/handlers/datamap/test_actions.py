@@ -10,9 +10,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
-from handlers.core.act import Act
-from handlers.datamap.acting import Refused, Unreadable
-from handlers.datamap.actions import Exported, LinkIssued, export_sheet, issue_dashboard_link
+from handlers.core.act import Act, Refused, Unreadable
+from handlers.datamap.actions import (
+    Exported,
+    LinkIssued,
+    export_sheet,
+    issue_dashboard_link,
+)
 from handlers.datamap.regions import RegionNotFound
 from storage.models import AuditEntry, Person
 from storage.models.dashboard import DashboardLink

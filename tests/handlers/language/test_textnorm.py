@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from handlers.language.textnorm import normalize, parse_hours, parse_number, parse_rating, parse_ref
+from handlers.language.textnorm import (
+    normalize,
+    parse_hours,
+    parse_number,
+    parse_rating,
+    parse_ref,
+)
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,8 @@ import itertools
 import pytest
 from sqlalchemy import select
 
-from handlers.people.contact import normalize_phone
 from handlers.core.messages import InboundMessage, Media
+from handlers.people.contact import normalize_phone
 from storage.models import AuditEntry, ChannelIdentity, Person
 
 _ids = itertools.count(1)

@@ -11,8 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from handlers.activities.refusal import Refused
-from handlers.core.act import Act
+from handlers.core.act import Act, Refused
 from handlers.people.actions.accounts import Account, join_team, link_contact
 from handlers.people.actions.groups import Chat, bind_group, unbind_group
 from storage.models import AuditEntry, Person, TeamGroup, metadata

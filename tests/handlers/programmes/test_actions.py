@@ -9,18 +9,35 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
-from handlers.core.act import Act
-from handlers.datamap.acting import Refused
+from handlers.core.act import Act, Refused
 from handlers.programmes.actions.pairing import Visited, log_visit
-from handlers.programmes.actions.points import Stocked, redeem, set_points_rule, stock_goods
-from handlers.programmes.actions.wishes import Claimed, claim_wish, confirm_wish, fulfil_wish, publish_wish, submit_wish
+from handlers.programmes.actions.points import (
+    Stocked,
+    redeem,
+    set_points_rule,
+    stock_goods,
+)
+from handlers.programmes.actions.wishes import (
+    Claimed,
+    claim_wish,
+    confirm_wish,
+    fulfil_wish,
+    publish_wish,
+    submit_wish,
+)
 from storage.models import AuditEntry, Person
 from storage.models.pairings import PairingVisit
 from storage.models.points import Goods, PointsAccount, PointsRule, Redemption
 from storage.models.wishes import Wish
 from storage.programmes.pairings import add_pairing
 from tests.conftest import TZ_NAME
-from tests.handlers.programmes.scenarios import code_of, earn, grant, wish_publish, wish_submit
+from tests.handlers.programmes.scenarios import (
+    code_of,
+    earn,
+    grant,
+    wish_publish,
+    wish_submit,
+)
 
 
 @asynccontextmanager

@@ -12,10 +12,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import delete, func, select
 
-from handlers.core.act import Act
+from handlers.core.act import Act, Refused
 from handlers.tasks import actions
 from handlers.tasks.actions import Order
-from handlers.tasks.outcomes import Refused
 from handlers.tasks.routing import offer_to_team
 from storage.models import AuditEntry, Person, RoleGrant, Task, metadata
 

@@ -29,9 +29,13 @@ from storage.activities.attendance import (
     undo_no_show,
     verify_hours,
 )
-from storage.models.activities import Activity, ActivitySignup
+from storage.activities.projects import (
+    create_project,
+    find_project_for_unit,
+    project_figures,
+)
 from storage.models import HoursEntry, OrgUnit, Person, Team
-from storage.activities.projects import create_project, find_project_for_unit, project_figures
+from storage.models.activities import Activity, ActivitySignup
 
 SQUARE = (41.8000, 120.7700)
 

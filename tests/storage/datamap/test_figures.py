@@ -15,15 +15,41 @@ from decimal import Decimal
 
 from sqlalchemy import select, update
 
-from storage.models.activities import Activity, ActivitySignup
-from storage.datamap.figures import children_figures, figures, figures_naive, lower_median, month_window
-from storage.tasks.hours import credit_hours
-from storage.models import OrgUnit, Person, Task, TaskAssignment, Team
-from storage.programmes.pairings import add_pairing, log_visit
 from storage.activities.projects import create_project
-from storage.datamap.recount import drop_triggers_sync, fold_deltas, install_aggregates, maintained, recount
-from storage.tasks.transitions import accept_task, cancel_task, close_task, complete_task, create_task, offer_task, release_task
-from storage.programmes.wishes import claim_wish, confirm_wish, fulfil_wish, publish_wish, submit_wish
+from storage.datamap.figures import (
+    children_figures,
+    figures,
+    figures_naive,
+    lower_median,
+    month_window,
+)
+from storage.datamap.recount import (
+    drop_triggers_sync,
+    fold_deltas,
+    install_aggregates,
+    maintained,
+    recount,
+)
+from storage.models import OrgUnit, Person, Task, TaskAssignment, Team
+from storage.models.activities import Activity, ActivitySignup
+from storage.programmes.pairings import add_pairing, log_visit
+from storage.programmes.wishes import (
+    claim_wish,
+    confirm_wish,
+    fulfil_wish,
+    publish_wish,
+    submit_wish,
+)
+from storage.tasks.hours import credit_hours
+from storage.tasks.transitions import (
+    accept_task,
+    cancel_task,
+    close_task,
+    complete_task,
+    create_task,
+    offer_task,
+    release_task,
+)
 
 START = datetime(2026, 9, 30, 15, 50, tzinfo=timezone.utc)  # 23:50 on 30 Sep in Beijing
 

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from storage.tasks.hours import credit_hours
 from storage.models import OrgUnit, Person
+from storage.models.points import Goods, PointsAccount, PointsEntry, Redemption
 from storage.programmes.points import (
     CODE_ALPHABET,
     RedeemResult,
@@ -24,7 +24,7 @@ from storage.programmes.points import (
     set_rule,
     stock_goods,
 )
-from storage.models.points import Goods, PointsAccount, PointsEntry, Redemption
+from storage.tasks.hours import credit_hours
 
 
 async def _network(sessions, clock) -> dict[str, int]:

@@ -11,10 +11,15 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.clock import FixedClock
-from storage.roster.importing import INVITE_ALPHABET, ImportReport, grant_role, import_directory
 from storage.models import AuditEntry, OrgUnit, Person, RoleGrant, Team, TeamMember
 from storage.people.network import in_subtree
 from storage.roster.files import FILES, parse_level, parse_party, parse_phone
+from storage.roster.importing import (
+    INVITE_ALPHABET,
+    ImportReport,
+    grant_role,
+    import_directory,
+)
 
 DEMO = Path(__file__).resolve().parents[3] / "bot" / "demo"
 Sessions = async_sessionmaker[AsyncSession]

@@ -9,12 +9,12 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from storage.clock import FixedClock
-from storage.roster.importing import ImportReport, import_directory
 from storage.models import OrgUnit, Person
 from storage.models.pairings import Pairing
-from storage.programmes.points import effective_rule
 from storage.models.points import Goods, PointsRule
+from storage.programmes.points import effective_rule
 from storage.roster.files import FILES
+from storage.roster.importing import ImportReport, import_directory
 
 DEMO = Path(__file__).resolve().parents[3] / "bot" / "demo"
 

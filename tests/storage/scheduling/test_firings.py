@@ -7,7 +7,12 @@ from sqlalchemy import select
 from storage.models import OutboxMessage, Person
 from storage.models.scheduling import ScheduleFiring
 from storage.scheduling.fanout import fan_out_audiences, people_select
-from storage.scheduling.firings import fired_scopes, open_firing, record_recipients, set_firing_texts
+from storage.scheduling.firings import (
+    fired_scopes,
+    open_firing,
+    record_recipients,
+    set_firing_texts,
+)
 from storage.scheduling.recurrence import Recurrence
 from storage.scheduling.rules import MORAL_DAY, own_rule, set_rule
 

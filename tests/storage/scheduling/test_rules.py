@@ -8,16 +8,33 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
+from storage.messaging.outbox import preferred_identity
+from storage.models import ChannelIdentity, OrgUnit, OutboxMessage, Person, TeamGroup
+from storage.models.scheduling import ScheduleSend
 from storage.scheduling.fanout import (
-    claim_people, claim_region_groups, enqueue_claimed, fan_out_people, people_select, region_audience,
+    claim_people,
+    claim_region_groups,
+    enqueue_claimed,
+    fan_out_people,
+    people_select,
+    region_audience,
 )
 from storage.scheduling.firings import cover_units, open_firing
-from storage.scheduling.leases import Fence, FencedOut, begin_tenure, check_fence, hold_db_lease
-from storage.models import ChannelIdentity, OrgUnit, OutboxMessage, Person, TeamGroup
-from storage.messaging.outbox import preferred_identity
+from storage.scheduling.leases import (
+    Fence,
+    FencedOut,
+    begin_tenure,
+    check_fence,
+    hold_db_lease,
+)
 from storage.scheduling.recurrence import Recurrence, period_of
-from storage.models.scheduling import ScheduleSend
-from storage.scheduling.rules import MORAL_DAY, clear_rule, effective_rule, resolve_regions, set_rule
+from storage.scheduling.rules import (
+    MORAL_DAY,
+    clear_rule,
+    effective_rule,
+    resolve_regions,
+    set_rule,
+)
 
 TZ = ZoneInfo("Asia/Shanghai")
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from storage.models import HoursEntry, Person, Task, TaskAssignment, Team, OrgUnit
+from storage.models import HoursEntry, OrgUnit, Person, Task, TaskAssignment, Team
 from storage.tasks.transitions import (
     AcceptResult,
     accept_task,

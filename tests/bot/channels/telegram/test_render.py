@@ -7,8 +7,14 @@ from typing import Any
 import pytest
 from telegram import Bot, InlineKeyboardMarkup, ReplyKeyboardMarkup, Update
 
-from bot.channels.telegram.render import callback_answer, render, split_text, to_html, utf16_len
 from bot.channels.telegram.inbound import Migrated, Received, translate
+from bot.channels.telegram.render import (
+    callback_answer,
+    render,
+    split_text,
+    to_html,
+    utf16_len,
+)
 from handlers.core.messages import Button, OutboundMessage
 
 USER = {"id": 42, "is_bot": False, "first_name": "韩", "last_name": "冬梅"}

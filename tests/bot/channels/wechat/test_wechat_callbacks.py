@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from storage.models import ChannelIdentity, InboxMessage, OutboxMessage, Person
 from storage.messaging.wechat import last_action
+from storage.models import ChannelIdentity, InboxMessage, OutboxMessage, Person
 
 
 async def test_url_verification_echoes_only_for_our_signature(world) -> None:

@@ -49,7 +49,14 @@ async def test_wecom_group_creates_and_binds_the_team_chat(wechat_env, fake_api,
     from bot.settings import Settings
     from storage.db import create_engine, session_factory
     from storage.migrate import upgrade
-    from storage.models import ChannelIdentity, OrgUnit, Person, Team, TeamGroup, TeamMember
+    from storage.models import (
+        ChannelIdentity,
+        OrgUnit,
+        Person,
+        Team,
+        TeamGroup,
+        TeamMember,
+    )
 
     await asyncio.to_thread(upgrade, Settings().database_url)
     engine = create_engine(Settings().database_url)

@@ -3,15 +3,15 @@ undeliverable (recorded) when neither is possible, quota back-off; the menu and 
 
 from __future__ import annotations
 
-import pytest
 import logging
 
+import pytest
 from sqlalchemy import select
 
-from bot.channels.wechat.channel import CS_LIMIT, DEFAULT_MENU
 from bot.channels.wechat.api import QuotaExceeded
-from storage.models import ChannelIdentity, OutboxMessage, Person
+from bot.channels.wechat.channel import CS_LIMIT, DEFAULT_MENU
 from storage.messaging.outbox import enqueue_to_person
+from storage.models import ChannelIdentity, OutboxMessage, Person
 
 
 async def _person(world, openid: str) -> Person:

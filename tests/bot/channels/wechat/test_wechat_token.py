@@ -9,7 +9,12 @@ import uuid
 import httpx
 import pytest
 
-from bot.channels.wechat.api import QuotaExceeded, WeChatApiError, api_http_client, build_api
+from bot.channels.wechat.api import (
+    QuotaExceeded,
+    WeChatApiError,
+    api_http_client,
+    build_api,
+)
 
 APP_ID = "wx5f1e2d3c4b5a6978"
 APP_SECRET = "oa-app-secret"

@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.channels.wecom.channel import member_limits
-from storage.models import ChannelIdentity, OutboxMessage, Person
 from storage.messaging.outbox import enqueue_to_person
+from storage.models import ChannelIdentity, OutboxMessage, Person
 from storage.people.identities import link_identity
 
 
@@ -111,8 +111,8 @@ async def test_group_chat_that_vanished_is_undeliverable(world) -> None:
     await _member(world, "赵志愿", "zhao")
     chat_id = await world.wecom.create_team_group(world.chat.ids["PLD"])
     del world.fake.wecom.chats[chat_id]  # dissolved in WeCom
-    from storage.models import TeamGroup
     from storage.messaging.outbox import enqueue_to_group
+    from storage.models import TeamGroup
 
     async with world.chat.sessions() as s:
         group = (await s.execute(select(TeamGroup))).scalar_one()
