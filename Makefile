@@ -17,6 +17,9 @@ install: $(STAMP) fonts
 run: $(STAMP) fonts
 	$(VENV)/bin/xinfeng run
 
+# Two workers: the suite waits on databases and sockets as much as it computes (PYTEST_ARGS= for one).
+PYTEST_ARGS ?= -n 2
+
 test: $(STAMP) fonts
 	$(PY) -m pytest $(PYTEST_ARGS)
 
