@@ -1,7 +1,11 @@
 """`xinfeng run`: every configured channel, the HTTP server, the outbox relay and the scheduler.
 
 With no chat channel configured it opens the console chat on the demo county instead, so a
-newcomer's `make run` shows the bot working at once.
+newcomer's `make run` shows the bot working at once (the console serves no HTTP).
+
+The HTTP server also answers `/healthz`, `/readyz` and `/metrics` (`bot.web`, `bot.metrics`):
+the relay sends through timed channels and reports its rounds, the scheduler its ticks, so
+readiness can tell a loop that died from one that runs.
 """
 
 from __future__ import annotations
@@ -15,13 +19,16 @@ from typing import Protocol
 
 from starlette.routing import BaseRoute
 
-from bot.delivery.relay import Relay, RelayLoop
+from bot.delivery.relay import RelayLoop
+from bot.logs import LogCounter
+from bot.metrics import Metrics, ObservedRelay, TimedChannel
 from bot.runtime import Runtime
 from bot.settings import Settings
 from handlers.core.messages import OutboundMessage
 from scheduler.lease import build_lease
 from scheduler.ticker import start_ticking, stop_ticking
 from storage.messaging.outcomes import DeliveryOutcome
+from storage.migrate import head_revision
 
 log = logging.getLogger(__name__)
 
@@ -81,45 +88,59 @@ def configured_channels(settings: Settings, rt: Runtime, kick: Callable[[], None
     return channels
 
 
-async def serve(settings: Settings, rt: Runtime, channels: list[ChannelService], kick: Kick | None = None) -> None:
-    """Run channels, HTTP server, relay and scheduler until SIGINT/SIGTERM."""
-    stop = asyncio.Event()
+async def serve(settings: Settings, rt: Runtime, channels: list[ChannelService], kick: Kick | None = None,
+                stop: asyncio.Event | None = None) -> None:
+    """Run channels, HTTP server, relay and scheduler until SIGINT/SIGTERM (or until `stop` is set)."""
+    stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    relay = RelayLoop(Relay(rt.sessions, rt.clock, list(channels)))
+    metrics = Metrics(sessions=rt.sessions, clock=rt.clock, channels=channels)
+    relay = RelayLoop(ObservedRelay(rt.sessions, rt.clock, [TimedChannel(c, metrics) for c in channels],
+                                    metrics=metrics))
     if kick is not None:
         kick.relay = relay
-    scheduler = start_ticking(rt.sessions, rt.clock, after_tick=relay.relay.deliver_pending, tz=settings.tz,
-                              lease=build_lease(rt.sessions, rt.redis))
+    scheduler = start_ticking(rt.sessions, rt.clock, after_tick=metrics.after_tick(relay.relay.deliver_pending),
+                              tz=settings.tz, lease=build_lease(rt.sessions, rt.redis))
     tasks = [asyncio.create_task(relay.run(stop), name="relay")]
+    metrics.watch(relay=tasks[0], scheduler=scheduler)
+    counting = LogCounter(metrics)
+    logging.getLogger().addHandler(counting)
     routes = [r for c in channels for r in c.routes()]
     from bot.dashboard import dashboard_routes
 
     # The data-map dashboard is always served: it is what makes the HTTP server worth running
     # even for a polling-only bot.
     routes += dashboard_routes(rt.sessions, rt.clock, secure_cookie=settings.dashboard_secure_cookie)
-    server = None
-    if routes:
-        import uvicorn
+    import uvicorn
 
-        from bot.web import build_app
+    from bot.web import Health, build_app
 
-        config = uvicorn.Config(build_app(routes), host=settings.http_host, port=settings.http_port,
-                                log_level=settings.log_level.lower(), lifespan="off")
-        server = uvicorn.Server(config)
-        server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
-        tasks.append(asyncio.create_task(server.serve(), name="http"))
-    for channel in channels:
-        await channel.start()
-    log.warning("xinfeng running: %s", ", ".join(c.platform for c in channels))
-    await stop.wait()
-    for channel in channels:
-        await channel.stop()
-    if server is not None:
+    health = Health(sessions=rt.sessions, head=await asyncio.to_thread(head_revision), metrics=metrics,
+                    redis=rt.redis)
+    # log_config=None: uvicorn's records go through the one handler `bot.logs` set up (text or JSON).
+    config = uvicorn.Config(build_app(routes, health), host=settings.http_host, port=settings.http_port,
+                            log_level=settings.log_level.lower(), log_config=None, lifespan="off")
+    server = uvicorn.Server(config)
+    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    tasks.append(asyncio.create_task(server.serve(), name="http"))
+    try:
+        for channel in channels:
+            await channel.start()
+        log.warning("xinfeng running: %s (http://%s:%s)", ", ".join(c.platform for c in channels),
+                    settings.http_host, settings.http_port)
+        await stop.wait()
+    finally:
+        stop.set()
+        for channel in channels:
+            await channel.stop()
         server.should_exit = True
-    await stop_ticking(scheduler)
-    for task in tasks:
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.wait_for(task, timeout=10)
+        await stop_ticking(scheduler)
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(task, timeout=10)
+        logging.getLogger().removeHandler(counting)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.remove_signal_handler(sig)

@@ -19,6 +19,8 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     timezone: str = "Asia/Shanghai"
     log_level: str = "WARNING"
+    # "text" (one line a record, for a terminal) or "json" (one object a line, for a log collector).
+    log_format: Literal["text", "json"] = "text"
     # The bot's HTTP server (webhooks, dashboard).
     http_host: str = "127.0.0.1"
     http_port: int = 8080
