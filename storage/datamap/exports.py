@@ -1,7 +1,8 @@
 """Rows for spreadsheet exports of a region: hours, tasks, volunteers, activities — streamed, phones masked by rule.
 
 Each export is an async generator of plain rows (strings and numbers) under Chinese headers,
-read with `session.stream` so a province's year of hours never sits in memory at once.
+read with `session.stream` so a province's year of hours never sits in memory at once. The
+volunteers export carries the roster's own headers (单位编码, 队伍编码 …): edited, it imports back.
 Dates are the region's (Beijing) calendar days, `date_from` to `date_to` inclusive.
 Who sees which phone number is decided by the caller (`PhoneRule`); here it is only applied.
 """
@@ -40,7 +41,10 @@ HEADERS = {
     "hours": ["日期", "志愿者", "手机号", "所属单位", "服务单位", "来源", "时长（小时）"],
     "tasks": ["任务号", "下单时间", "村/社区", "类别", "状态", "居民", "联系电话", "内容", "接单志愿者", "接单时间",
               "完成时间", "时长（小时）", "评分", "评价"],
-    "volunteers": ["姓名", "手机号", "所属单位", "队伍", "技能", "党员", "登记时间", "期间服务次数", "期间时长（小时）"],
+    # The roster's own headers (storage.roster.columns) first, so an edited export imports back:
+    # 单位编码 and 队伍编码 are what the import reads; 所属单位 and 队伍 (names) are for people.
+    "volunteers": ["姓名", "手机号", "单位编码", "所属单位", "队伍编码", "队伍", "技能", "是否党员", "登记时间",
+                   "期间服务次数", "期间时长（小时）"],
     "activities": ["活动号", "活动", "队伍", "单位", "项目", "开始", "结束", "状态", "名额", "报名", "签到",
                    "核定时长（小时）", "受益人数"],
 }
@@ -163,24 +167,32 @@ async def tasks_rows(session: AsyncSession, unit: OrgUnit, start: datetime, end:
                _hours(task.hours) if task.hours is not None else "", task.rating or "", task.comment or ""]
 
 
-async def volunteers_rows(session: AsyncSession, unit: OrgUnit, start: datetime, end: datetime,
-                          phones: PhoneRule) -> AsyncIterator[list[Any]]:
-    """The region's volunteers (by home unit), with their services and hours in the period."""
+def _volunteers_statement(unit: OrgUnit, start: datetime, end: datetime) -> Select[Any]:
     served = (select(HoursEntry.volunteer_id, func.count().label("n"), func.sum(HoursEntry.hours).label("h"))
               .where(HoursEntry.credited_at >= start, HoursEntry.credited_at < end)
               .group_by(HoursEntry.volunteer_id).subquery())
-    teams = (select(func.aggregate_strings(Team.name, "、")).join(TeamMember, TeamMember.team_id == Team.id)
-             .where(TeamMember.person_id == Person.id).scalar_subquery())
-    stmt = (
-        select(Person, OrgUnit.name, OrgUnit.path, served.c.n, served.c.h, teams)
+    team_codes = (select(func.aggregate_strings(Team.code, "|")).join(TeamMember, TeamMember.team_id == Team.id)
+                  .where(TeamMember.person_id == Person.id).scalar_subquery())
+    team_names = (select(func.aggregate_strings(Team.name, "、")).join(TeamMember, TeamMember.team_id == Team.id)
+                  .where(TeamMember.person_id == Person.id).scalar_subquery())
+    # Plain columns, not Person objects: a province's 1.2 million rows cost no ORM identity map.
+    return (
+        select(Person.name, Person.phone, Person.share_phone, OrgUnit.code, OrgUnit.name, OrgUnit.path,
+               team_codes, team_names, Person.skills, Person.party_member, Person.created_at, served.c.n, served.c.h)
         .join(OrgUnit, OrgUnit.id == Person.org_unit_id).outerjoin(served, served.c.volunteer_id == Person.id)
         .where(in_subtree(OrgUnit.path, unit.path), Person.is_volunteer.is_(True))
         .order_by(OrgUnit.path, Person.id)
     )
-    async for person, home, home_path, n, hours, team_names in _stream(session, stmt):
-        yield [person.name, phones.person(person.phone, home_path, person.share_phone), home, team_names or "",
-               "、".join(s for s in (person.skills or "").split("|") if s), "是" if person.party_member else "否",
-               local_text(person.created_at), int(n or 0), _hours(hours)]
+
+
+async def volunteers_rows(session: AsyncSession, unit: OrgUnit, start: datetime, end: datetime,
+                          phones: PhoneRule) -> AsyncIterator[list[Any]]:
+    """The region's volunteers (by home unit), with their services and hours in the period."""
+    async for (name, phone, shares, code, home, home_path, codes, teams, skills, party, created, n,
+               hours) in _stream(session, _volunteers_statement(unit, start, end)):
+        yield [name, phones.person(phone, home_path, shares), code, home, codes or "", teams or "",
+               "、".join(s for s in (skills or "").split("|") if s), "是" if party else "否",
+               local_text(created), int(n or 0), _hours(hours)]
 
 
 async def activities_rows(session: AsyncSession, unit: OrgUnit, start: datetime, end: datetime,
@@ -207,6 +219,23 @@ async def activities_rows(session: AsyncSession, unit: OrgUnit, start: datetime,
 
 
 ROWS = {"hours": hours_rows, "tasks": tasks_rows, "volunteers": volunteers_rows, "activities": activities_rows}
+
+
+async def export_size(session: AsyncSession, kind: str, unit: OrgUnit, date_from: date, date_to: date) -> int | None:
+    """How many rows an export will have (for a progress bar), or None when not cheap to say."""
+    start, end = bounds(date_from, date_to)
+    if kind == "volunteers":
+        stmt = (select(func.count()).select_from(Person).join(OrgUnit, OrgUnit.id == Person.org_unit_id)
+                .where(in_subtree(OrgUnit.path, unit.path), Person.is_volunteer.is_(True)))
+    elif kind == "tasks":
+        stmt = (select(func.count()).select_from(Task).join(OrgUnit, OrgUnit.id == Task.org_unit_id)
+                .where(in_subtree(OrgUnit.path, unit.path), Task.created_at >= start, Task.created_at < end))
+    elif kind == "activities":
+        stmt = (select(func.count()).select_from(Activity).join(OrgUnit, OrgUnit.id == Activity.org_unit_id)
+                .where(in_subtree(OrgUnit.path, unit.path), Activity.starts_at >= start, Activity.starts_at < end))
+    else:
+        return None  # hours are placed by where each was earned: counting costs the export twice
+    return int((await session.execute(stmt)).scalar_one())
 
 
 def export_rows(session: AsyncSession, kind: str, unit: OrgUnit, date_from: date, date_to: date,

@@ -46,6 +46,10 @@ class OrgUnit(Base):
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"))
     # "/1/7/42/": a subtree is `path LIKE '/1/7/%'`, served by the index below.
     path: Mapped[str] = mapped_column(String(512), default="")
+    # 值班电话: whom to ring in an emergency ("0421-5612301"); blank when the roster gives none.
+    duty_phone: Mapped[str | None] = mapped_column(String(32))
+    # 行政区划代码 (6 digits for a county and above, 9 or 12 below): how the data map places the unit.
+    division_code: Mapped[str | None] = mapped_column(String(12))
 
     __table_args__ = (Index("ix_org_units_path", "path"), Index("ix_org_units_parent", "parent_id"))
 

@@ -1,15 +1,15 @@
 """Roster files for the service programmes: pairings.csv, goods.csv and points_rules.csv.
 
 All three are optional and follow the rules of the network files (`storage.roster.importing`):
-every row is checked first and reported as `file:line: reason`; a file with any error is not
+every row is checked first and reported as "文件 第N行：原因"; a file with any error is not
 written at all; re-importing updates rows matched by their natural key and never duplicates.
 
-- `pairings.csv` — `volunteer_phone,household_name,household_phone,org_code` (结对帮扶): keyed
+- `pairings.csv` — `志愿者手机号,帮扶对象,帮扶对象电话,单位编码` (结对帮扶): keyed
   by (volunteer, village, household name); the household phone may be blank. Pairings missing
   from a later file are kept, like team memberships.
-- `goods.csv` — `org_code,name,points,stock` (爱心超市): keyed by (shop, name); the stock in the
+- `goods.csv` — `单位编码,商品名称,所需积分,库存` (爱心超市): keyed by (shop, name); the stock in the
   file is a stocktake and replaces the shelf count.
-- `points_rules.csv` — `org_code,points_per_hour` (积分规则): one rule per unit, inherited by
+- `points_rules.csv` — `单位编码,每小时积分` (积分规则): one rule per unit, inherited by
   its subtree unless a lower unit has its own.
 """
 
@@ -25,22 +25,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import OrgUnit
+from storage.models import LEVEL_ZH, OrgUnit
 from storage.models.pairings import Pairing
 from storage.models.points import Goods, PointsRule
-from storage.roster.checks import _each, _finish, _required, _unique
-from storage.roster.files import (
-    RESIDENT_LEVELS,
-    ROLE_LEVELS,
-    Checked,
-    Known,
-    Row,
-    RowError,
-    Table,
-    parse_code,
-    parse_phone,
-)
+from storage.roster.checks import Cells, Problems, each, finish, unique
+from storage.roster.files import RESIDENT_LEVELS, ROLE_LEVELS, RowError, parse_phone
 from storage.roster.lookups import FileCounts, by_code, chunks, people_by_phone
+from storage.roster.progress import NO_PROGRESS, Progress
+from storage.roster.records import Checked, Known
+from storage.roster.sheets import Sheet
 
 MAX_PRICE = 100_000
 MAX_STOCK = 100_000
@@ -78,15 +71,15 @@ class RuleRecord:
     points_per_hour: Decimal
 
 
-def parse_count(raw: str, column: str, low: int, high: int) -> int:
+def parse_count(raw: str, label: str, low: int, high: int) -> int:
     """A whole number in [low, high] ("20", "20.0" from a spreadsheet)."""
     text = unicodedata.normalize("NFKC", raw).strip()
     try:
         value = Decimal(text)
     except InvalidOperation:
-        raise RowError(f"{column} {raw!r} is not a number") from None
-    if value != value.to_integral_value() or not low <= value <= high:
-        raise RowError(f"{column} {raw!r} must be a whole number from {low} to {high}")
+        raise RowError(f"{label}“{raw}”不是数字") from None
+    if not value.is_finite() or value != value.to_integral_value() or not low <= value <= high:
+        raise RowError(f"{label}“{raw}”应是 {low} 到 {high} 的整数")
     return int(value)
 
 
@@ -96,71 +89,91 @@ def parse_rate(raw: str) -> Decimal:
     try:
         value = Decimal(text)
     except InvalidOperation:
-        raise RowError(f"points_per_hour {raw!r} is not a number") from None
+        raise RowError(f"每小时积分“{raw}”不是数字") from None
     if not value.is_finite() or not 0 <= value <= MAX_RATE or value != value.quantize(Decimal("0.01")):
-        raise RowError(f"points_per_hour {raw!r} must be from 0 to {MAX_RATE} with at most two decimals")
+        raise RowError(f"每小时积分“{raw}”应在 0 到 {MAX_RATE} 之间，最多两位小数")
     return value
 
 
-def _unit_at(known: Known, code: str, levels: tuple[str, ...], what: str) -> None:
-    level = known.unit(code, "org_code").level
-    if level not in levels:
-        raise RowError(f"org_code {code} is a {level}; {what} belong to a {'/'.join(levels)}")
+def _unit_at(c: Cells, known: Known, levels: tuple[str, ...], what: str) -> str | None:
+    found = c.unit(known, "org_code", "单位编码")
+    if found is None:
+        return None
+    code, info = found
+    if info.level not in levels:
+        where = "/".join(LEVEL_ZH[lv] for lv in levels)
+        c.problems.append(f"单位“{code}”是{LEVEL_ZH[info.level]}；{what}要填{where}")
+        return None
+    return code
 
 
 # ---------------------------------------------------------------- checks (no database)
 
 
-def check_pairings(table: Table, known: Known) -> Checked[PairingRecord]:
+def check_pairings(sheet: Sheet, known: Known, progress: Progress = NO_PROGRESS) -> Checked[PairingRecord]:
     """Check pairings rows: a known volunteer, a household name, an optional phone, a village."""
-    problems: list[tuple[int, str]] = []
+    problems: Problems = {}
     seen: dict[str, int] = {}
 
-    def parse(row: Row) -> PairingRecord:
-        phone = parse_phone(_required(row, "volunteer_phone"))
-        household = _required(row, "household_name", 100)
-        household_phone = parse_phone(row.get("household_phone")) if row.get("household_phone") else None
-        org_code = parse_code(_required(row, "org_code"), "org_code")
-        _unique(f"{phone} {household} {org_code}", row.line, seen, "pairing")
-        known.person(phone)
-        _unit_at(known, org_code, RESIDENT_LEVELS, "households")
-        return PairingRecord(row.line, phone, household, household_phone, org_code)
+    def parse(c: Cells) -> PairingRecord | None:
+        raw = c.required("volunteer_phone", "志愿者手机号")
+        phone = None if raw is None else c.take(parse_phone, raw)
+        household = c.required("household_name", "帮扶对象", 100)
+        household_phone = c.take(parse_phone, c.row.get("household_phone")) if c.row.get("household_phone") else None
+        org_code = _unit_at(c, known, RESIDENT_LEVELS, "结对户")
+        if phone is not None and household is not None and org_code is not None:
+            c.take(unique, f"{phone} {household} {org_code}", c.row.line, seen, "同一结对")
+        if phone is not None:
+            c.take(known.person, phone)
+        if c.problems or phone is None or household is None or org_code is None:
+            return None
+        return PairingRecord(c.row.line, phone, household, household_phone, org_code)
 
-    good = _each(table, problems, parse)
-    return Checked(table.filename, good, _finish(table, problems))
+    good = each(sheet, problems, parse, progress)
+    errors, bad = finish(sheet, problems)
+    return Checked(sheet.name, good, errors, bad, total=len(good))
 
 
-def check_goods(table: Table, known: Known) -> Checked[GoodsRecord]:
+def check_goods(sheet: Sheet, known: Known, progress: Progress = NO_PROGRESS) -> Checked[GoodsRecord]:
     """Check goods rows: a shop (station or point), a name, a positive price and a stock."""
-    problems: list[tuple[int, str]] = []
+    problems: Problems = {}
     seen: dict[str, int] = {}
 
-    def parse(row: Row) -> GoodsRecord:
-        org_code = parse_code(_required(row, "org_code"), "org_code")
-        name = _required(row, "name", 100)
-        _unique(f"{name} at {org_code}", row.line, seen, "goods")
-        points = parse_count(_required(row, "points"), "points", 1, MAX_PRICE)
-        stock = parse_count(_required(row, "stock"), "stock", 0, MAX_STOCK)
-        _unit_at(known, org_code, ROLE_LEVELS["shopkeeper"], "love-supermarket goods")
-        return GoodsRecord(row.line, org_code, name, points, stock)
+    def parse(c: Cells) -> GoodsRecord | None:
+        org_code = _unit_at(c, known, ROLE_LEVELS["shopkeeper"], "爱心超市商品")
+        name = c.required("name", "商品名称", 100)
+        if name is not None and org_code is not None:
+            c.take(unique, f"{name}@{org_code}", c.row.line, seen, f"商品“{name}”")
+        raw_points, raw_stock = c.required("points", "所需积分"), c.required("stock", "库存")
+        points = None if raw_points is None else c.take(parse_count, raw_points, "所需积分", 1, MAX_PRICE)
+        stock = None if raw_stock is None else c.take(parse_count, raw_stock, "库存", 0, MAX_STOCK)
+        if c.problems or org_code is None or name is None or points is None or stock is None:
+            return None
+        return GoodsRecord(c.row.line, org_code, name, points, stock)
 
-    good = _each(table, problems, parse)
-    return Checked(table.filename, good, _finish(table, problems))
+    good = each(sheet, problems, parse, progress)
+    errors, bad = finish(sheet, problems)
+    return Checked(sheet.name, good, errors, bad, total=len(good))
 
 
-def check_points_rules(table: Table, known: Known) -> Checked[RuleRecord]:
+def check_points_rules(sheet: Sheet, known: Known, progress: Progress = NO_PROGRESS) -> Checked[RuleRecord]:
     """Check points_rules rows: a known unit, once, and a rate from 0 to 1000."""
-    problems: list[tuple[int, str]] = []
+    problems: Problems = {}
     seen: dict[str, int] = {}
 
-    def parse(row: Row) -> RuleRecord:
-        org_code = _unique(parse_code(_required(row, "org_code"), "org_code"), row.line, seen, "org_code")
-        rate = parse_rate(_required(row, "points_per_hour"))
-        known.unit(org_code, "org_code")
-        return RuleRecord(row.line, org_code, rate)
+    def parse(c: Cells) -> RuleRecord | None:
+        found = c.unit(known, "org_code", "单位编码")
+        if found is not None:
+            c.take(unique, found[0], c.row.line, seen, f"单位“{found[0]}”")
+        raw = c.required("points_per_hour", "每小时积分")
+        rate = None if raw is None else c.take(parse_rate, raw)
+        if c.problems or found is None or rate is None:
+            return None
+        return RuleRecord(c.row.line, found[0], rate)
 
-    good = _each(table, problems, parse)
-    return Checked(table.filename, good, _finish(table, problems))
+    good = each(sheet, problems, parse, progress)
+    errors, bad = finish(sheet, problems)
+    return Checked(sheet.name, good, errors, bad, total=len(good))
 
 
 # ---------------------------------------------------------------- writers
@@ -232,7 +245,7 @@ async def write_points_rules(session: AsyncSession, records: list[RuleRecord], n
     return counts
 
 
-PROGRAMME_CHECKERS: dict[str, Callable[[Table, Known], Checked[Any]]] = {
+PROGRAMME_CHECKERS: dict[str, Callable[[Sheet, Known, Progress], Checked[Any]]] = {
     "pairings": check_pairings,
     "goods": check_goods,
     "points_rules": check_points_rules,

@@ -21,7 +21,7 @@ from storage.datamap.exports import HEADERS, PhoneRule, export_rows, mask
 from storage.db import create_all, create_engine, session_factory
 from storage.models import OrgUnit, Person, Team
 from storage.models.activities import Activity
-from storage.roster.importing import import_directory
+from storage.roster.importing import import_directory, import_roster
 from storage.tasks.hours import credit_hours
 from storage.tasks.transitions import (
     accept_task,
@@ -92,8 +92,10 @@ async def test_export_rows_on_both_backends_read_back_intact(chat) -> None:
                                           HEADERS["volunteers"], "xlsx", title="志愿者")
         rows = _xlsx(data)
         zhao = next(r for r in rows[1:] if r[0] == "赵志愿")
-        assert zhao[1] == "139****0015" and set(zhao[3].split("、")) == {"蓬莱社区志愿服务队", "城关综合服务分队"}
-        assert zhao[7] == 1 and zhao[8] == 2
+        # The roster's headers (单位编码, 队伍编码 beside the names), so the sheet imports back.
+        assert zhao[1] == "139****0015" and set(zhao[5].split("、")) == {"蓬莱社区志愿服务队", "城关综合服务分队"}
+        assert zhao[2] == "PL" and set(zhao[4].split("|")) == {"PLD", "ZH"}
+        assert zhao[9] == 1 and zhao[10] == 2
         assert count == 8
 
         team = await s.get(Team, chat.ids["PLD"])
@@ -208,3 +210,63 @@ async def test_cli_export_xlsx_file_and_bad_requests(demo_db, tmp_path, capsys) 
     assert await run_export(settings, _args(region="NOPE")) == 2
     assert "没有编码为 NOPE 的单位" in capsys.readouterr().err
     assert await run_export(settings, _args(date_from=date(2026, 12, 1))) == 2
+
+
+async def _import_volunteers(url: str, path: Path, clock) -> dict[str, tuple[int, int, int]]:
+    engine = create_engine(url)
+    try:
+        report = await import_roster(session_factory=session_factory(engine), paths=[], chosen={"volunteers": path},
+                                     now=clock.now())
+        assert report.ok, report.errors
+        return {k: (c.created, c.updated, c.unchanged) for k, c in report.counts.items()}
+    finally:
+        await engine.dispose()
+
+
+async def _volunteers(url: str) -> dict[str, tuple[str, str, bool, str]]:
+    engine = create_engine(url)
+    try:
+        async with session_factory(engine)() as s:
+            rows = await s.execute(Person.__table__.select().where(Person.is_volunteer.is_(True)))
+            return {r.phone: (r.name, r.skills, r.party_member, r.org_unit_id) for r in rows}
+    finally:
+        await engine.dispose()
+
+
+async def test_an_edited_volunteers_export_imports_back(demo_db, tmp_path, clock, capsys) -> None:
+    settings = Settings(database_url=demo_db)
+    sheet = tmp_path / "东港志愿者.csv"
+    assert await run_export(settings, _args(kind="volunteers", output=sheet, region="DG")) == 0
+    before = await _volunteers(demo_db)
+    # Unchanged, it changes nothing.
+    assert await _import_volunteers(demo_db, sheet, clock) == {"volunteers": (0, 0, 7)}
+    assert await _volunteers(demo_db) == before
+
+    rows = list(csv.reader(io.StringIO(sheet.read_text(encoding="utf-8-sig"))))
+    header = rows[0]
+    yang = next(r for r in rows[1:] if r[0] == "杨丽")
+    yang[0], yang[header.index("技能")] = "杨丽华", "生活帮扶、理发"
+    new = [""] * len(header)
+    new[0], new[1], new[2], new[4], new[7] = "杨小满", "139 0000 0777", "DG-HTK-YJ", "DG-HTK-YJ-D", "否"
+    with sheet.open("w", encoding="utf-8-sig", newline="") as out:
+        csv.writer(out).writerows(rows + [new])
+    assert await _import_volunteers(demo_db, sheet, clock) == {"volunteers": (1, 1, 6)}
+    after = await _volunteers(demo_db)
+    assert after["13900000025"][:2] == ("杨丽华", "|生活帮扶|理发|")
+    assert after["13900000777"][0] == "杨小满" and after["13900000777"][3] == after["13900000024"][3]
+    assert len(after) == len(before) + 1
+
+
+async def test_an_xlsx_volunteers_export_imports_back(demo_db, tmp_path, clock) -> None:
+    settings = Settings(database_url=demo_db)
+    target = tmp_path / "志愿者名单.xlsx"
+    assert await run_export(settings, _args(kind="volunteers", output=target, region="BP", format="xlsx")) == 0
+    book = load_workbook(target)
+    sheet = book.active
+    header = [c.value for c in sheet[1]]
+    for row in sheet.iter_rows(min_row=2):
+        if row[0].value == "陈刚":
+            row[header.index("是否党员")].value = "否"
+    book.save(target)
+    assert await _import_volunteers(demo_db, target, clock) == {"volunteers": (0, 1, 25)}
+    assert (await _volunteers(demo_db))["13900000001"][2] is False

@@ -192,46 +192,48 @@ ORG, TEAMS, VOLS, RES, ROLES = "org_units.csv", "teams.csv", "volunteers.csv", "
 # (file, old text or None to append, new text, line, reason). Appended rows land on the line
 # after the demo's last: org_units 21, teams 12, volunteers 35, residents 7, roles 20.
 ERROR_CASES = [
-    (ORG, "code,name,level,parent_code", "code,name,parent_code", 1, "missing column(s): level"),
-    (ORG, None, "BP-X,,station,BP-CG", 21, "name is empty"),
-    (ORG, None, ",某站,station,BP-CG", 21, "code is empty"),
-    (ORG, None, "BP-X,某站,village,BP-CG", 21, "level 'village' must be one of"),
-    (ORG, None, "BP-X,某站,station,BP-CG-PL", 21, "parent BP-CG-PL is a station; a station must sit under"),
-    (ORG, None, "BP-X,某所,institute,BP-CG-PL", 21, "parent BP-CG-PL is a station; a institute must sit under"),
-    (ORG, None, "BP-X,某站,station,NOPE", 21, "parent_code NOPE: no such org unit"),
-    (ORG, None, "BP-X,某站,station,BP-X", 21, "parent_code is the unit itself"),
-    (ORG, None, "BP-CG,重复,institute,BP", 21, "duplicate code BP-CG (first on line 9)"),
-    (ORG, None, "BP X,某站,station,BP-CG", 21, "code 'BP X' is not a valid code"),
-    (ORG, None, "BP-X,某站,station,BP-CG,extra", 21, "5 values but the header has 4 columns"),
+    (ORG, "code,name,level,parent_code", "code,name,parent_code", 1, "缺少列：层级（level）"),
+    (ORG, None, "BP-X,,station,BP-CG", 21, "单位名称是空的"),
+    (ORG, None, ",某站,station,BP-CG", 21, "单位编码是空的"),
+    (ORG, None, "BP-X,某站,village,BP-CG", 21, "层级“village”看不懂"),
+    (ORG, None, "BP-X,某站,station,BP-CG-PL", 21, "上级“BP-CG-PL”是站，站只能挂在更高的层级下"),
+    (ORG, None, "BP-X,某所,institute,BP-CG-PL", 21, "上级“BP-CG-PL”是站，所只能挂在更高的层级下"),
+    (ORG, None, "BP-X,某站,station,NOPE", 21, "上级编码“NOPE”：没有这个单位"),
+    (ORG, None, "BP-X,某站,station,BP-X", 21, "上级编码就是本单位自己"),
+    (ORG, None, "BP-CG,重复,institute,BP", 21, "单位编码“BP-CG”与第9行重复"),
+    (ORG, None, "BP X,某站,station,BP-CG", 21, "单位编码“BP X”不对"),
+    (ORG, None, "BP-X,某站,station,BP-CG,,,extra", 21, "有 7 个值，但表头只有 6 列"),
+    (ORG, None, "BP-X,某站,station,BP-CG,5612301x,", 21, "值班电话“5612301x”不对"),
+    (ORG, None, "BP-X,某站,station,BP-CG,,21138", 21, "行政区划代码“21138”不对"),
     (TEAMS, "code,name,org_code,categories,parent_code,invite_code", "code,name,categories", 1,
-     "missing column(s): org_code"),
-    (TEAMS, None, "T-X,某队,NOPE,其他,,", 12, "org_code NOPE: no such org unit"),
-    (TEAMS, None, "T-X,某队,BP,其他,NOPE,", 12, "parent_code NOPE: no such team"),
-    (TEAMS, None, "T-X,某队,BP,其他,,kj2026", 12, "duplicate invite_code KJ2026 (first on line 3)"),
-    (TEAMS, None, "T-X,某队,BP,其他,,K!", 12, "invite_code 'K!' must be 4-32 letters or digits"),
-    (TEAMS, None, "T-X,某队,BP,农业|其他,,", 12, "unknown category 农业"),
-    (TEAMS, None, "BP-KJD,某队,BP,其他,,", 12, "duplicate code BP-KJD (first on line 3)"),
-    (TEAMS, "其他,,ZD2026", "其他,BP-CG-PL-D,ZD2026", 2, "makes a loop of parent teams"),
-    (VOLS, None, "某人,12345,BP,,,", 35, "phone '12345' is not a mainland mobile number"),
-    (VOLS, None, "某人,139-0000-0001,BP,,,", 35, "duplicate phone 13900000001 (first on line 2)"),
-    (VOLS, None, "某人,13900000999,NOPE,,,", 35, "org_code NOPE: no such org unit"),
-    (VOLS, None, "某人,13900000999,BP,BP-KJD|NOPE,,", 35, "team_codes NOPE: no such team"),
-    (VOLS, None, "某人,13900000999,BP,,,maybe", 35, "party_member 'maybe' must be"),
-    (VOLS, None, ",13900000999,BP,,,", 35, "name is empty"),
-    (RES, None, "某人,13900000998,BP", 7, "org_code BP is a center; residents belong to a station or point"),
-    (RES, None, "某人,13900000998,", 7, "org_code is empty"),
-    (RES, None, "某人,10000,BP-CG-PL", 7, "phone '10000' is not a mainland mobile number"),
-    (RES, None, "王大娘,13900000901,BP-CG-PL", 7, "duplicate phone 13900000901 (first on line 2)"),
-    (ROLES, None, "13900000001,boss,BP", 20, "role 'boss' must be one of"),
-    (ROLES, None, "13900000001,captain,BP", 20, "a captain is scoped to a team code; BP is an org unit"),
-    (ROLES, None, "13900000001,admin,BP-KJD", 20, "role admin is scoped to an org unit code; BP-KJD is a team"),
-    (ROLES, None, "13900000001,admin,NOPE", 20, "scope_code NOPE: no such org unit"),
-    (ROLES, None, "13900000001,captain,NOPE", 20, "scope_code NOPE: no such team"),
-    (ROLES, None, "13900000001,first_secretary,BP", 20, "role first_secretary must be scoped to a station, not a center"),
-    (ROLES, None, "13900000001,shopkeeper,BP-CG", 20, "role shopkeeper must be scoped to a station/point"),
-    (ROLES, None, "13900000999,admin,BP", 20, "phone 13900000999: no such person"),
-    (ROLES, None, "13900000001,captain,BP-KJD", 20, "duplicate role grant 13900000001 captain BP-KJD (first on line 3)"),
-    (ROLES, None, "1390000000,admin,BP", 20, "phone '1390000000' is not a mainland mobile number"),
+     "缺少列：所属单位编码（org_code）"),
+    (TEAMS, None, "T-X,某队,NOPE,其他,,", 12, "所属单位“NOPE”：没有这个单位"),
+    (TEAMS, None, "T-X,某队,BP,其他,NOPE,", 12, "上级队伍编码“NOPE”：没有这个队伍"),
+    (TEAMS, None, "T-X,某队,BP,其他,,kj2026", 12, "邀请码“KJ2026”与第3行重复"),
+    (TEAMS, None, "T-X,某队,BP,其他,,K!", 12, "邀请码“K!”不对"),
+    (TEAMS, None, "T-X,某队,BP,农业|其他,,", 12, "服务类别“农业”不在类别表里"),
+    (TEAMS, None, "BP-KJD,某队,BP,其他,,", 12, "队伍编码“BP-KJD”与第3行重复"),
+    (TEAMS, "其他,,ZD2026", "其他,BP-CG-PL-D,ZD2026", 2, "会让上下级队伍绕回"),
+    (VOLS, None, "某人,12345,BP,,,", 35, "手机号“12345”不对"),
+    (VOLS, None, "某人,139-0000-0001,BP,,,", 35, "手机号“13900000001”与第2行重复"),
+    (VOLS, None, "某人,13900000999,NOPE,,,", 35, "所属单位“NOPE”：没有这个单位"),
+    (VOLS, None, "某人,13900000999,BP,BP-KJD|NOPE,,", 35, "队伍“NOPE”：没有这个队伍"),
+    (VOLS, None, "某人,13900000999,BP,,,maybe", 35, "是否党员“maybe”看不懂"),
+    (VOLS, None, ",13900000999,BP,,,", 35, "姓名是空的"),
+    (RES, None, "某人,13900000998,BP", 7, "所属村“BP”是中心；居民要填所在的村（社区）站点或点"),
+    (RES, None, "某人,13900000998,", 7, "所属村是空的"),
+    (RES, None, "某人,10000,BP-CG-PL", 7, "手机号“10000”不对"),
+    (RES, None, "王大娘,13900000901,BP-CG-PL", 7, "手机号“13900000901”与第2行重复"),
+    (ROLES, None, "13900000001,boss,BP", 20, "角色“boss”看不懂"),
+    (ROLES, None, "13900000001,captain,BP", 20, "队长的范围要填队伍编码，“BP”是单位"),
+    (ROLES, None, "13900000001,admin,BP-KJD", 20, "管理员的范围要填单位编码，“BP-KJD”是队伍"),
+    (ROLES, None, "13900000001,admin,NOPE", 20, "范围编码“NOPE”：没有这个单位"),
+    (ROLES, None, "13900000001,captain,NOPE", 20, "范围编码“NOPE”：没有这个队伍"),
+    (ROLES, None, "13900000001,first_secretary,BP", 20, "驻村第一书记只能管站，这里填的是中心"),
+    (ROLES, None, "13900000001,shopkeeper,BP-CG", 20, "爱心超市店长只能管站/点"),
+    (ROLES, None, "13900000999,admin,BP", 20, "手机号“13900000999”：没有这个人"),
+    (ROLES, None, "13900000001,captain,BP-KJD", 20, "同一人同一角色同一范围与第3行重复"),
+    (ROLES, None, "1390000000,admin,BP", 20, "手机号“1390000000”不对"),
 ]
 # What must stay empty when a file is refused.
 NOTHING_FROM = {
@@ -257,12 +259,12 @@ async def test_every_bad_row_is_reported_and_its_file_not_imported(
     report = await run(sessions, roster, clock)
 
     assert not report.ok
-    mine = [e for e in report.errors if e.startswith(f"{filename}:")]
-    assert any(e.startswith(f"{filename}:{line}: ") and reason in e for e in mine), mine
+    mine = [e for e in report.errors if e.startswith(f"{filename} ")]
+    assert any(e.startswith(f"{filename} 第{line}行：") and reason in e for e in mine), mine
     assert filename in report.not_imported
     assert filename.removesuffix(".csv") not in report.counts
     assert await count(sessions, *NOTHING_FROM[filename]) == 0
-    assert f"{filename}: NOT imported" in report.summary()
+    assert f"{filename}：未导入" in report.summary()
 
 
 async def test_a_refused_file_leaves_the_database_as_it_was(
@@ -287,8 +289,10 @@ async def test_rows_that_need_a_refused_file_say_so(sessions: Sessions, clock: F
     roster = demo_copy(tmp_path)
     append(roster, ORG, "BP-X,某站,village,BP-CG")
     report = await run(sessions, roster, clock)
-    assert "teams.csv:2: org_code BP is in org_units.csv, which has errors" in report.errors
-    assert "roles.csv:2: scope_code BP-ZD is in teams.csv, which has errors" in report.errors
+    assert "teams.csv 第2行：所属单位“BP”在 org_units.csv 里，而那个文件有错误" in report.errors
+    # All of a row's problems on its one line.
+    assert ("roles.csv 第2行：范围编码“BP-ZD”在 teams.csv 里，而那个文件有错误；"
+            "手机号“13900000015”在 volunteers.csv 里，而那个文件有错误") in report.errors
     assert set(report.not_imported) == {ORG, TEAMS, VOLS, RES, ROLES, "pairings.csv", "goods.csv", "points_rules.csv"}
     assert await count(sessions, Person) == 0
 
@@ -299,7 +303,7 @@ async def test_missing_required_file_is_reported(sessions: Sessions, clock: Fixe
     (roster / ROLES).unlink()  # optional: no error
     report = await run(sessions, roster, clock)
     assert [e for e in report.errors if not e.startswith((VOLS, "pairings.csv"))] == [
-        f"teams.csv: not found in {roster} (nor teams.xlsx)"
+        f"找不到队伍名单：{roster} 里没有（如 teams.csv、队伍.xlsx），数据库里也还没有"
     ]
     assert counts(report)["org_units"] == (19, 0, 0)
 
@@ -314,13 +318,15 @@ async def test_bom_blank_lines_and_multiline_cells_keep_physical_line_numbers(
         "CY,朝阳市,town,LN\r\n".encode("utf-8")
     )
     report = await run(sessions, tmp_path, clock)
-    assert "org_units.csv:5: level 'town' must be one of province, city, center, institute, station, point" in report.errors
+    assert "org_units.csv 第5行：层级“town”看不懂（填 省/市/中心/所/站/点，或 province/city/center/institute/station/point）" \
+        in report.errors
 
 
-async def test_a_file_that_is_not_utf8_is_refused(sessions: Sessions, clock: FixedClock, tmp_path: Path) -> None:
-    (tmp_path / ORG).write_bytes("code,name,level,parent_code\nLN,辽宁省,province,\n".encode("gbk"))
+async def test_a_file_in_no_known_encoding_is_refused(sessions: Sessions, clock: FixedClock, tmp_path: Path) -> None:
+    # Neither UTF-8 nor GB18030 can decode 0x81 0x20 (a lead byte followed by a space).
+    (tmp_path / ORG).write_bytes("code,name,level,parent_code\n".encode() + b"LN,\x81 ,province,\n")
     report = await run(sessions, tmp_path, clock)
-    assert report.errors[0].startswith("org_units.csv:2: not UTF-8 text")
+    assert report.errors[0].startswith("org_units.csv：第2行：无法识别的文字编码")
     assert await count(sessions, OrgUnit) == 0
 
 
@@ -366,7 +372,7 @@ async def test_a_level_change_may_not_put_a_unit_below_its_children(
     await run(sessions, DEMO, clock)
     (tmp_path / ORG).write_text("code,name,level,parent_code\nBP-CG,城关街道,station,BP\n", encoding="utf-8")
     report = await run(sessions, tmp_path, clock)
-    assert any(e.startswith("org_units.csv:2: a station cannot be above its existing child") for e in report.errors)
+    assert any(e.startswith("org_units.csv 第2行：改成站后会不高于已有的下级") for e in report.errors)
     assert (await unit(sessions, "BP-CG")).level == "institute"
 
 
@@ -419,7 +425,7 @@ async def test_xlsx_errors_name_the_row(sessions: Sessions, clock: FixedClock, t
         ["CY", "朝阳市", "city", "NOPE"],
     ])
     report = await run(sessions, tmp_path, clock)
-    assert "org_units.xlsx:4: parent_code NOPE: no such org unit (not in the org_units file nor in the database)" in report.errors
+    assert "org_units.xlsx 第4行：上级编码“NOPE”：没有这个单位（组织名单和数据库里都没有）" in report.errors
     assert await count(sessions, OrgUnit) == 0
 
 
@@ -453,15 +459,15 @@ async def test_grant_role(sessions: Sessions, session: AsyncSession, clock: Fixe
 
 
 @pytest.mark.parametrize(("phone", "role", "scope", "reason"), [
-    ("12345", "admin", "BP", "is not a mainland mobile number"),
-    ("13900000999", "admin", "BP", "no one has phone 13900000999"),
-    ("13900000002", "boss", "BP", "role 'boss' must be one of"),
-    ("13900000002", "captain", "BP", "a captain is scoped to a team code; BP is an org unit"),
-    ("13900000002", "captain", "NOPE", "a captain is scoped to a team code; NOPE is no team"),
-    ("13900000002", "admin", "BP-KJD", "role admin is scoped to an org unit code; BP-KJD is a team"),
-    ("13900000002", "admin", "NOPE", "NOPE is no org unit"),
-    ("13900000002", "first_secretary", "BP", "must be scoped to a station, not a center"),
-    ("13900000002", "shopkeeper", "BP-CG", "must be scoped to a station/point, not a institute"),
+    ("12345", "admin", "BP", "手机号“12345”不对"),
+    ("13900000999", "admin", "BP", "没有手机号为 13900000999 的人"),
+    ("13900000002", "boss", "BP", "角色“boss”看不懂"),
+    ("13900000002", "captain", "BP", "队长的范围要填队伍编码，“BP”是单位"),
+    ("13900000002", "captain", "NOPE", "队长的范围要填队伍编码，“NOPE”不是队伍编码"),
+    ("13900000002", "admin", "BP-KJD", "管理员的范围要填单位编码，“BP-KJD”是队伍"),
+    ("13900000002", "admin", "NOPE", "“NOPE”不是单位编码"),
+    ("13900000002", "first_secretary", "BP", "驻村第一书记只能管站，这里填的是中心"),
+    ("13900000002", "shopkeeper", "BP-CG", "爱心超市店长只能管站/点，这里填的是所"),
 ])
 async def test_grant_role_refuses_bad_input(
     sessions: Sessions, session: AsyncSession, clock: FixedClock, phone: str, role: str, scope: str, reason: str

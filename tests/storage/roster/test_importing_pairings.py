@@ -108,25 +108,25 @@ async def test_bad_rows_are_reported_and_the_file_is_not_imported(sessions, cloc
     write(directory, "points_rules.csv", "org_code,points_per_hour\nBP-CG,two\nBP,1\nBP,2\nBP-DB,-1\nDG,0.125\n")
     report = await run(sessions, directory, clock)
     assert [e for e in report.errors if e.startswith("pairings.csv")] == [
-        "pairings.csv:3: phone 13911112222: no such person (not in the volunteers or residents file nor in the database)",
-        "pairings.csv:4: household_name is empty",
-        "pairings.csv:5: phone '12345' is not a mainland mobile number (11 digits starting 13-19)",
-        "pairings.csv:6: org_code BP-CG is a institute; households belong to a station/point",
-        "pairings.csv:7: duplicate pairing 13900000020 王大娘 BP-CG-PL (first on line 2)",
-        "pairings.csv:8: org_code NOWHERE: no such org unit (not in the org_units file nor in the database)",
+        "pairings.csv 第3行：手机号“13911112222”：没有这个人（志愿者名单、居民名单和数据库里都没有）",
+        "pairings.csv 第4行：帮扶对象是空的",
+        "pairings.csv 第5行：手机号“12345”不对（应是 1 开头的 11 位数字）",
+        "pairings.csv 第6行：单位“BP-CG”是所；结对户要填站/点",
+        "pairings.csv 第7行：同一结对与第2行重复",
+        "pairings.csv 第8行：单位编码“NOWHERE”：没有这个单位（组织名单和数据库里都没有）",
     ]
     assert [e for e in report.errors if e.startswith("goods.csv")] == [
-        "goods.csv:2: points '0' must be a whole number from 1 to 100000",
-        "goods.csv:3: points '2.5' must be a whole number from 1 to 100000",
-        "goods.csv:4: stock '-1' must be a whole number from 0 to 100000",
-        "goods.csv:5: org_code BP-CG is a institute; love-supermarket goods belong to a station/point",
-        "goods.csv:6: duplicate goods 洗衣粉 at BP-CG-PL (first on line 2)",
+        "goods.csv 第2行：所需积分“0”应是 1 到 100000 的整数",
+        "goods.csv 第3行：所需积分“2.5”应是 1 到 100000 的整数",
+        "goods.csv 第4行：库存“-1”应是 0 到 100000 的整数",
+        "goods.csv 第5行：单位“BP-CG”是所；爱心超市商品要填站/点",
+        "goods.csv 第6行：商品“洗衣粉”与第2行重复",
     ]
     assert [e for e in report.errors if e.startswith("points_rules.csv")] == [
-        "points_rules.csv:2: points_per_hour 'two' is not a number",
-        "points_rules.csv:4: duplicate org_code BP (first on line 3)",
-        "points_rules.csv:5: points_per_hour '-1' must be from 0 to 1000 with at most two decimals",
-        "points_rules.csv:6: points_per_hour '0.125' must be from 0 to 1000 with at most two decimals",
+        "points_rules.csv 第2行：每小时积分“two”不是数字",
+        "points_rules.csv 第4行：单位“BP”与第3行重复",
+        "points_rules.csv 第5行：每小时积分“-1”应在 0 到 1000 之间，最多两位小数",
+        "points_rules.csv 第6行：每小时积分“0.125”应在 0 到 1000 之间，最多两位小数",
     ]
     assert set(report.not_imported) == {"pairings.csv", "goods.csv", "points_rules.csv"}
     assert report.counts["volunteers"].created == 33  # the network files still import
@@ -140,7 +140,7 @@ async def test_a_pairing_whose_volunteer_is_in_a_refused_file_says_so(sessions, 
     with (directory / "volunteers.csv").open("a", encoding="utf-8") as f:
         f.write("某人,12345,BP,,,\n")
     report = await run(sessions, directory, clock)
-    assert "pairings.csv:2: phone 13900000020 is in volunteers.csv, which has errors" in report.errors
+    assert "pairings.csv 第2行：手机号“13900000020”在 volunteers.csv 里，而那个文件有错误" in report.errors
     assert "pairings.csv" in report.not_imported and "goods.csv" not in report.not_imported
 
 
@@ -149,7 +149,7 @@ async def test_missing_columns_and_an_optional_household_phone_column(sessions, 
     write(directory, "pairings.csv", "volunteer_phone,household_name,org_code\n13900000020,王大娘,BP-CG-PL\n")
     write(directory, "goods.csv", "org_code,name,points\nBP-CG-PL,毛巾,4\n")
     report = await run(sessions, directory, clock)
-    assert report.errors == ["goods.csv:1: missing column(s): stock"]
+    assert report.errors == ["goods.csv 第1行：缺少列：库存（stock）（这一行是：org_code、name、points）"]
     assert await pairings(sessions) == [("罗桂英", "王大娘", None, "BP-CG-PL")]
 
 
