@@ -16,7 +16,15 @@ fresh child process so that its peak memory is the figures' own, times in the sa
 - the same figures by the naive recount (`figures_naive`, joins over the source tables);
 - the extra cost of the triggers on writes (a task's whole lifecycle, with and without them).
 
-Aim: province figures p99 < 200 ms on SQLite, peak memory < 300 MB.
+- the map (`storage.datamap.choropleth.unit_map`, what `/api/units/{code}/map` serves): the
+  province's cities and a city's counties on their boundaries with every figure, p50/p99 — the
+  synthetic cities and counties are given the real names and division codes of Liaoning's 14
+  cities and 100 counties first (`name_for_map`), so each one has a boundary;
+- the dashboard page's total transferred size with the map: HTML, style, script, ECharts and the
+  API answers of a province admin's first screen, as the server sends them (gzip).
+
+Aim: province figures p99 < 200 ms on SQLite, peak memory < 300 MB; the map p99 < 200 ms; the
+page under 2 MB. The map needs the npm packages `make` installs (`node_modules/`).
 """
 
 from __future__ import annotations
@@ -91,6 +99,103 @@ async def prepare(url: str, schema: str | None, volunteers: int) -> dict[str, ob
             await conn.execute(text("ANALYZE"))
     await engine.dispose()
     return {"generate_s": round(generated, 1), "install_and_recount_s": round(rebuilt, 1), **counts}
+
+
+async def name_for_map(url: str, schema: str | None) -> dict[str, int]:
+    """Give the synthetic cities and counties Liaoning's real names and division codes (for their boundaries)."""
+    from storage.datamap.divisions import load_divisions, package_root
+
+    divisions = load_divisions(package_root())
+    if divisions is None:
+        return {"named": 0}
+    cities = divisions.below("210000", "city")
+    engine = _engine(url, schema)
+    named = 0
+    async with engine.begin() as conn:
+        await conn.execute(text("UPDATE org_units SET division_code = '210000' WHERE code = 'LN'"))
+        for i, city in enumerate(cities, start=1):
+            await conn.execute(text("UPDATE org_units SET name = :n, division_code = :d WHERE code = :c"),
+                               {"n": city.name, "d": city.code, "c": f"C{i}"})
+            # Center n belongs to city 1 + (n - 1) % 14 (bench/province.py): its k-th center is its k-th county.
+            for k, county in enumerate(divisions.below(city.code, "county")):
+                n = 1 + (i - 1) + k * len(cities)
+                await conn.execute(text("UPDATE org_units SET name = :n, division_code = :d WHERE code = :c"),
+                                   {"n": f"{county.name}新时代文明实践中心", "d": county.code, "c": f"X{n}"})
+                named += 1
+    await engine.dispose()
+    return {"named_counties": named}
+
+
+async def page_size(url: str, schema: str | None) -> dict[str, object]:
+    """Bytes a province admin's browser receives for the dashboard's first screen, with the map (gzip as sent)."""
+    import httpx
+
+    from bot.dashboard import dashboard_routes
+    from bot.web import build_app
+    from storage.clock import FixedClock
+    from storage.datamap.dashboard_links import create_link
+    from storage.models import OrgUnit, Person, RoleGrant
+
+    engine = _engine(url, schema)
+    sessions = session_factory(engine)
+    async with sessions() as s:
+        province = (await s.execute(select(OrgUnit).where(OrgUnit.code == "LN"))).scalar_one()
+        admin = Person(name="省管理员", phone="13000000000", org_unit_id=province.id, created_at=NOW)
+        s.add(admin)
+        await s.flush()
+        s.add(RoleGrant(person_id=admin.id, role="admin", org_unit_id=province.id))
+        token = await create_link(session=s, person_id=admin.id, org_unit_id=province.id, now=NOW)
+        await s.commit()
+    app = build_app(dashboard_routes(sessions, FixedClock(NOW)))
+    sizes: dict[str, int] = {}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench",
+                                 headers={"Accept-Encoding": "gzip"}) as client:
+        await client.get("/dashboard/login", params={"token": token})
+        for path in ("/dashboard", "/dashboard/static/dashboard.css", "/dashboard/static/dashboard.js",
+                     "/dashboard/static/echarts.min.js", "/api/me", "/api/units/LN", "/api/units/LN/map",
+                     "/api/units/LN/latest"):
+            async with client.stream("GET", path) as response:
+                # What crossed the wire: the body as sent (compressed when it was) and the headers.
+                body = b"".join([chunk async for chunk in response.aiter_raw()])
+                assert response.status_code == 200, (path, response.status_code)
+                sizes[path] = len(body) + sum(len(k) + len(v) + 4 for k, v in response.headers.items())
+    await engine.dispose()
+    total = sum(sizes.values())
+    return {"bytes": sizes, "total_kb": round(total / 1024, 1)}
+
+
+async def measure_map(url: str, schema: str | None, runs: int) -> dict[str, object]:
+    """The map of the province (14 cities) and of random cities (their counties), as the API builds it."""
+    from storage.datamap.choropleth import unit_map
+    from storage.models import OrgUnit
+
+    engine = _engine(url, schema)
+    sessions = session_factory(engine)
+    async with sessions() as s:
+        province = (await s.execute(select(OrgUnit).where(OrgUnit.code == "LN"))).scalar_one()
+        cities = list((await s.execute(select(OrgUnit).where(OrgUnit.level == "city"))).scalars())
+        first = await unit_map(s, province, NOW)
+        shape = {"areas": len(first.areas), "coloured": sum(1 for a in first.areas if a.unit),
+                 "geojson_kb": round(len(json.dumps(first.to_json(), ensure_ascii=False).encode()) / 1024, 1)}
+        s.expunge_all()
+        await s.rollback()
+    rng = random.Random(11)
+
+    async def timed(unit: OrgUnit) -> float:
+        async with sessions() as session:
+            started = time.perf_counter()
+            drawn = await unit_map(session, unit, NOW, unit_figures=False)  # as /api/units/{code}/map does
+            json.dumps(drawn.to_json(), ensure_ascii=False)
+            took = time.perf_counter() - started
+            await session.rollback()
+        return took
+
+    for city in cities:
+        await timed(city)  # the boundaries are read once per process, then kept
+    out = {"province_map": {**shape, **_pcts([await timed(province) for _ in range(runs)])},
+           "city_map": _pcts([await timed(rng.choice(cities)) for _ in range(runs)])}
+    await engine.dispose()
+    return out
 
 
 async def measure(url: str, schema: str | None, runs: int, naive_runs: int) -> dict[str, object]:
@@ -225,6 +330,11 @@ def main() -> None:
         print("generated:", json.dumps(made, ensure_ascii=False), flush=True)
         result = _child(args, url, schema)
         print("figures:", json.dumps(result, ensure_ascii=False), flush=True)
+        print("map names:", json.dumps(asyncio.run(name_for_map(url, schema))), flush=True)
+        mapped = asyncio.run(measure_map(url, schema, args.runs))
+        print("map:", json.dumps(mapped, ensure_ascii=False), flush=True)
+        page = asyncio.run(page_size(url, schema))
+        print("page:", json.dumps(page, ensure_ascii=False), flush=True)
         overhead = asyncio.run(write_overhead(url, schema, args.lifecycles))
         print("writes:", json.dumps(overhead), flush=True)
         aim = result["aggregates_province"]["p99_ms"] < 200 and result["peak_rss_mb"] < 300
@@ -232,6 +342,10 @@ def main() -> None:
               f"{result['naive_province']['p50_ms']} ms, x{result['ratio_province_p50']}), county p99 "
               f"{result['aggregates_county']['p99_ms']} ms (naive x{result['ratio_county_p50']}), peak "
               f"{result['peak_rss_mb']} MB — aim {'met' if aim else 'NOT met'}", flush=True)
+        map_aim = mapped["province_map"]["p99_ms"] < 200 and page["total_kb"] < 2048
+        print(f"{args.backend}: province map p99 {mapped['province_map']['p99_ms']} ms, city map p99 "
+              f"{mapped['city_map']['p99_ms']} ms, page with the map {page['total_kb']} KB — aim "
+              f"{'met' if map_aim else 'NOT met'}", flush=True)
     finally:
         if args.backend == "sqlite" and not args.keep:
             for suffix in ("", "-wal", "-shm"):

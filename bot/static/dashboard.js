@@ -1,14 +1,19 @@
-// 新风 · 数据地图: the region tree, drill-down, charts (inline SVG) and latest lists, from /api/.
-// No framework, no CDN: every element is built with textContent, so no data is ever parsed as HTML.
+// 新风 · 数据地图: the region tree (a drawer on a phone), drill-down, a choropleth map, charts and latest lists, from /api/.
+// No CDN: Apache ECharts comes from this server (/dashboard/static/echarts.min.js, installed by `make`); without it
+// the page shows tables and says so. Every element is built with textContent and every tooltip is a DOM node,
+// so no data is ever parsed as HTML.
 "use strict";
 
 const LEVEL = { province: "省", city: "市", center: "中心", institute: "所", station: "站", point: "点" };
 const TASK_STATUS = { submitted: "待派单", dispatched: "待接单", accepted: "已接单", completed: "待评价",
                       closed: "已完成", cancelled: "已取消" };
-const METRICS = [["volunteers", "志愿者"], ["tasks", "任务"], ["hours", "服务时长"], ["activities", "活动"]];
-const SVG = "http://www.w3.org/2000/svg";
+// The figures the map and the comparison can show: key, label, unit.
+const METRICS = [["volunteers", "志愿者", "人"], ["active_volunteers", "近30天服务", "人"], ["tasks", "任务", "个"],
+                 ["hours", "服务时长", "小时"], ["activities", "活动", "场"]];
+const RED = ["#fde8e6", "#f4a99f", "#e05a4c", "#b32121", "#7a1010"];
 
-const state = { scope: null, selected: null, metric: "volunteers", children: [], nodes: new Map(), seq: 0 };
+const state = { scope: null, selected: null, metric: "volunteers", children: [], unit: null, map: null,
+                nodes: new Map(), seq: 0, charts: {}, echarts: null };
 
 function $(id) { return document.getElementById(id); }
 
@@ -20,13 +25,6 @@ function el(tag, attrs, ...kids) {
     else node.setAttribute(k, v);
   }
   for (const kid of kids) node.append(kid);
-  return node;
-}
-
-function svg(tag, attrs, text) {
-  const node = document.createElementNS(SVG, tag);
-  for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, v);
-  if (text !== undefined) node.textContent = text;
   return node;
 }
 
@@ -42,6 +40,7 @@ async function api(path) {
 }
 
 function num(n) { return Number(n || 0).toLocaleString("zh-CN", { maximumFractionDigits: 2 }); }
+function metric(key) { return METRICS.find((m) => m[0] === key) || METRICS[0]; }
 
 function duration(minutes) {
   if (minutes === null || minutes === undefined) return "暂无";
@@ -53,12 +52,59 @@ function duration(minutes) {
 // "蓬莱社区新时代文明实践站" → "蓬莱社区": what fits beside a bar.
 function shortName(name) { return name.replace(/(新时代)?(文明实践)?(中心|所|站|点)$/, "") || name; }
 
-function go(code) { location.hash = `#/unit/${encodeURIComponent(code)}`; }
+// "2026-01" → "2026年1月" where the year changes (and on the first month), else "2月".
+function monthLabel(month, i, months) {
+  const [y, m] = month.split("-");
+  const changes = i === 0 || months[i - 1].month.slice(0, 4) !== y;
+  return changes ? `${y}年${Number(m)}月` : `${Number(m)}月`;
+}
 
-// ---------------------------------------------------------------- the tree
+function go(code) { closeDrawer(); location.hash = `#/unit/${encodeURIComponent(code)}`; }
+
+// ---------------------------------------------------------------- ECharts, loaded from this server
+
+function loadCharts() {
+  if (state.echarts) return state.echarts;
+  state.echarts = new Promise((resolve) => {
+    const script = el("script", { src: "/dashboard/static/echarts.min.js" });
+    script.addEventListener("load", () => resolve(Boolean(window.echarts)));
+    script.addEventListener("error", () => resolve(false));
+    document.head.append(script);
+  });
+  return state.echarts;
+}
+
+function chart(id) {
+  const box = $(id);
+  if (!state.charts[id]) state.charts[id] = window.echarts.init(box, null, { renderer: "canvas" });
+  return state.charts[id];
+}
+
+// A tooltip as DOM nodes: a bold first line, then plain lines.
+function tip(title, ...lines) {
+  return el("div", { class: "tip" }, el("b", { text: title }), ...lines.map((l) => el("div", { text: l })));
+}
+
+const TOOLTIP = { confine: true, backgroundColor: "rgba(255,255,255,.96)", borderColor: "#ccc",
+                  textStyle: { color: "#222", fontSize: 13 } };
+
+// ---------------------------------------------------------------- the tree (a drawer on a phone)
+
+function openDrawer() {
+  document.body.classList.add("drawer-open");
+  $("scrim").hidden = false;
+  $("menu").setAttribute("aria-expanded", "true");
+}
+
+function closeDrawer() {
+  document.body.classList.remove("drawer-open");
+  $("scrim").hidden = true;
+  $("menu").setAttribute("aria-expanded", "false");
+}
 
 function treeNode(item) {
-  const link = el("a", { href: `#/unit/${encodeURIComponent(item.code)}`, "data-code": item.code, text: item.name });
+  const link = el("a", { href: `#/unit/${encodeURIComponent(item.code)}`, "data-code": item.code, text: item.name,
+                         onclick: closeDrawer });
   const toggle = el("button", { class: "toggle", type: "button", "aria-label": "展开", text: "▸" });
   const list = el("ul", { hidden: "" });
   const li = el("li", { "data-code": item.code }, toggle, link, el("span", { class: "level", text: LEVEL[item.level] || "" }), list);
@@ -96,7 +142,7 @@ function markSelected(code) {
   for (const [c, node] of state.nodes) node.link.classList.toggle("selected", c === code);
 }
 
-// ---------------------------------------------------------------- the selected unit
+// ---------------------------------------------------------------- cards and tables
 
 function card(label, value, note) {
   return el("div", { class: "card" }, el("div", { class: "label", text: label }), el("div", { class: "value", text: value }),
@@ -108,83 +154,174 @@ function renderCards(u) {
   const tasks = Object.entries(u.tasks_by_status).filter(([, n]) => n).map(([s, n]) => `${TASK_STATUS[s] || s} ${n}`);
   const wishes = Object.values(u.wishes_by_status).reduce((a, b) => a + b, 0);
   $("cards").replaceChildren(
-    card("下辖单位", String(Object.values(u.units).reduce((a, b) => a + b, 0)), below),
-    card("志愿服务队伍", num(u.teams), "支"),
     card("志愿者", num(u.volunteers), `近30天服务过 ${num(u.active_volunteers)} 人`),
-    card("项目", num(u.projects), "个"),
-    card("活动", num(u.activities), "场（不含取消）"),
     card("任务", num(u.tasks), tasks.join("，")),
-    card("接单用时中位数", duration(u.median_accept_minutes), "从点单到接单"),
     card("服务时长", num(u.hours), "小时（已核定）"),
+    card("活动", num(u.activities), "场（不含取消）"),
+    card("志愿服务队伍", num(u.teams), "支"),
+    card("下辖单位", num(Object.values(u.units).reduce((a, b) => a + b, 0)), below),
+    card("接单用时中位数", duration(u.median_accept_minutes), "从点单到接单"),
     card("受益群众", num(u.beneficiaries), "人次"),
+    card("项目", num(u.projects), "个"),
     card("微心愿", num(wishes), `结对帮扶 ${num(u.pairings)} 户，走访 ${num(u.pairing_visits)} 次`),
   );
 }
 
-function renderChildrenChart() {
-  const kids = state.children;
-  const box = $("children-chart");
-  if (!kids.length) { box.replaceChildren(el("p", { text: "没有下级地区。" })); return; }
-  const rowH = 26, left = 150, width = 720;
-  const max = Math.max(1, ...kids.map((k) => Number(k[state.metric] || 0)));
-  const chart = svg("svg", { viewBox: `0 0 ${width} ${kids.length * rowH + 10}`, role: "img",
-                             "aria-label": "下级地区对比" });
-  kids.forEach((k, i) => {
-    const value = Number(k[state.metric] || 0);
-    const y = 5 + i * rowH;
-    const w = Math.max(1, ((width - left - 80) * value) / max);
-    chart.append(svg("text", { x: left - 6, y: y + 16, "text-anchor": "end" }, shortName(k.name)));
-    const bar = svg("rect", { class: "bar", x: left, y: y + 3, width: w, height: rowH - 8, "data-code": k.code });
-    bar.append(svg("title", {}, `${k.name}：${num(value)}`));
-    bar.addEventListener("click", () => go(k.code));
-    chart.append(bar, svg("text", { x: left + w + 6, y: y + 16 }, num(value)));
-  });
-  box.replaceChildren(chart);
-}
-
-function renderTabs() {
-  $("metric-tabs").replaceChildren(...METRICS.map(([key, label]) => el("button", {
-    type: "button", role: "tab", "aria-selected": String(state.metric === key), text: label,
-    onclick: () => { state.metric = key; renderTabs(); renderChildrenChart(); },
-  })));
+function renderTable(id, headers, rows, numeric) {
+  const head = el("tr", {}, ...headers.map((t, i) => el("th", { text: t, class: numeric && numeric[i] ? "num" : "" })));
+  const body = rows.length ? rows.map((r) => (r instanceof Node ? r : el("tr", {}, ...r.map((v, i) => el("td", {
+    text: String(v), class: numeric && numeric[i] ? "num" : "" })))))
+    : [el("tr", {}, el("td", { colspan: String(headers.length), text: "暂无" }))];
+  $(id).replaceChildren(el("thead", {}, head), el("tbody", {}, ...body));
 }
 
 function renderChildrenTable() {
-  const head = el("tr", {}, ...["地区", "队伍", "志愿者", "近30天服务", "任务", "服务时长", "活动"].map((t) => el("th", { text: t })));
   const rows = state.children.map((k) => el("tr", { "data-code": k.code, onclick: () => go(k.code) },
     el("td", {}, el("a", { href: `#/unit/${encodeURIComponent(k.code)}`, text: k.name })),
-    ...[k.teams, k.volunteers, k.active_volunteers, k.tasks, k.hours, k.activities].map((v) => el("td", { text: num(v) }))));
-  $("children").replaceChildren(el("thead", {}, head), el("tbody", {}, ...rows));
+    ...[k.teams, k.volunteers, k.active_volunteers, k.tasks, k.hours, k.activities].map((v) => el("td", { class: "num", text: num(v) }))));
+  renderTable("children", ["地区", "队伍（支）", "志愿者（人）", "近30天服务（人）", "任务（个）", "服务时长（小时）", "活动（场）"], rows,
+              [false, true, true, true, true, true, true]);
+}
+
+function renderMonthsTable(months) {
+  renderTable("months", ["月份", "任务（个）", "服务时长（小时）", "活动（场）", "新志愿者（人）", "受益群众（人次）"],
+              months.map((m) => [`${m.month.slice(0, 4)}年${Number(m.month.slice(5))}月`, num(m.tasks), num(m.hours), num(m.activities),
+                                 num(m.volunteers_new), num(m.beneficiaries)]),
+              [false, true, true, true, true, true]);
+}
+
+function renderTabs() {
+  $("metric-tabs").replaceChildren(...METRICS.map(([key, label, unit]) => el("button", {
+    type: "button", role: "tab", "aria-selected": String(state.metric === key), "data-metric": key,
+    text: `${label}（${unit}）`,
+    onclick: () => { state.metric = key; renderTabs(); if (window.echarts) { renderChildrenChart(); renderMap(); } },
+  })));
+}
+
+// ---------------------------------------------------------------- charts
+
+function renderChildrenChart() {
+  const box = $("children-chart");
+  const [key, label, unit] = metric(state.metric);
+  $("children-heading").textContent = `下级地区对比：${label}（${unit}）`;
+  if (!state.children.length) {
+    if (state.charts["children-chart"]) { state.charts["children-chart"].dispose(); delete state.charts["children-chart"]; }
+    box.replaceChildren(el("p", { class: "note", text: "没有下级地区。" }));
+    box.style.height = "auto";
+    return;
+  }
+  // Largest first; every child is shown (the chart grows), none is cut off.
+  const kids = [...state.children].sort((a, b) => Number(b[key] || 0) - Number(a[key] || 0));
+  box.style.height = `${Math.max(160, kids.length * 30 + 70)}px`;
+  if (!state.charts["children-chart"]) box.replaceChildren();
+  const c = chart("children-chart");
+  c.resize();
+  c.setOption({
+    animation: false,
+    legend: { data: [`${label}（${unit}）`], top: 0 },
+    grid: { left: 8, right: 48, top: 28, bottom: 28, containLabel: true },
+    tooltip: { ...TOOLTIP, trigger: "item",
+               formatter: (p) => tip(kids[p.dataIndex].name, `${label}：${num(p.value)} ${unit}`, "点击查看该地区") },
+    xAxis: { type: "value", name: unit, nameLocation: "end", minInterval: key === "hours" ? 0 : 1,
+             axisLabel: { fontSize: 11 } },
+    yAxis: { type: "category", inverse: true, data: kids.map((k) => shortName(k.name)),
+             axisLabel: { fontSize: 12, width: 96, overflow: "truncate" } },
+    series: [{ type: "bar", name: `${label}（${unit}）`, data: kids.map((k) => Number(k[key] || 0)), itemStyle: { color: "#3b7dd8" },
+               label: { show: true, position: "right", fontSize: 11, formatter: (p) => num(p.value) }, barMaxWidth: 22 }],
+  }, true);
+  c.off("click");
+  c.on("click", (p) => go(kids[p.dataIndex].code));
 }
 
 function renderMonths(months) {
-  const width = 720, height = 220, left = 40, right = 50, bottom = 30, top = 10;
-  const plotW = width - left - right, plotH = height - top - bottom;
-  const maxT = Math.max(1, ...months.map((m) => m.tasks));
-  const maxH = Math.max(1, ...months.map((m) => m.hours));
-  const step = plotW / Math.max(1, months.length);
-  const chart = svg("svg", { viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": "近十二个月" });
-  const points = [];
-  months.forEach((m, i) => {
-    const x = left + i * step;
-    const h = (plotH * m.tasks) / maxT;
-    const bar = svg("rect", { class: "tasks", x: x + step * 0.15, y: top + plotH - h, width: step * 0.7, height: h });
-    bar.append(svg("title", {}, `${m.month}：任务 ${m.tasks} 个，服务 ${num(m.hours)} 小时`));
-    chart.append(bar, svg("text", { x: x + step / 2, y: height - 10, "text-anchor": "middle" }, `${Number(m.month.slice(5))}月`));
-    const py = top + plotH - (plotH * m.hours) / maxH;
-    points.push(`${x + step / 2},${py}`);
-    chart.append(svg("circle", { class: "dot", cx: x + step / 2, cy: py, r: 3 }));
-  });
-  chart.append(svg("polyline", { class: "hours", points: points.join(" ") }));
-  chart.append(svg("text", { x: 4, y: top + 10 }, `任务 ${maxT}`), svg("text", { x: width - 4, y: top + 10, "text-anchor": "end" }, `时长 ${num(maxH)}`));
-  $("months-chart").replaceChildren(chart);
+  const labels = months.map((m, i, all) => monthLabel(m.month, i, all));
+  const full = (i) => `${months[i].month.slice(0, 4)}年${Number(months[i].month.slice(5))}月`;
+  const c = chart("months-chart");
+  c.resize();
+  const narrow = $("months-chart").clientWidth < 640; // twelve labels fit a phone only slanted
+  c.setOption({
+    animation: false,
+    legend: { data: ["任务（个）", "服务时长（小时）"], top: 0 },
+    tooltip: { ...TOOLTIP, trigger: "axis",
+               formatter: (ps) => tip(full(ps[0].dataIndex), `任务：${num(months[ps[0].dataIndex].tasks)} 个`,
+                                      `服务时长：${num(months[ps[0].dataIndex].hours)} 小时`) },
+    axisPointer: { link: [{ xAxisIndex: "all" }] },
+    grid: [{ left: 8, right: 12, top: 64, height: 96, containLabel: true },
+           { left: 8, right: 12, top: 200, height: 96, containLabel: true }],
+    xAxis: [{ type: "category", gridIndex: 0, data: labels, axisLabel: { show: false } },
+            { type: "category", gridIndex: 1, data: labels, axisLabel: { interval: 0, fontSize: 10, rotate: narrow ? 45 : 0 } }],
+    yAxis: [{ type: "value", gridIndex: 0, name: "任务（个）", minInterval: 1, nameTextStyle: { align: "left" } },
+            { type: "value", gridIndex: 1, name: "服务时长（小时）", nameTextStyle: { align: "left" } }],
+    series: [{ type: "bar", name: "任务（个）", xAxisIndex: 0, yAxisIndex: 0, data: months.map((m) => m.tasks),
+               itemStyle: { color: "#e0803a" }, barMaxWidth: 18 },
+             { type: "line", name: "服务时长（小时）", xAxisIndex: 1, yAxisIndex: 1, data: months.map((m) => m.hours),
+               itemStyle: { color: "#3aa76d" }, symbolSize: 6 }],
+  }, true);
 }
 
-function renderTable(id, headers, rows) {
-  const head = el("tr", {}, ...headers.map((t) => el("th", { text: t })));
-  const body = rows.length ? rows.map((r) => el("tr", {}, ...r.map((v) => el("td", { text: String(v) }))))
-    : [el("tr", {}, el("td", { colspan: String(headers.length), text: "暂无" }))];
-  $(id).replaceChildren(el("thead", {}, head), el("tbody", {}, ...body));
+function renderMap() {
+  const data = state.map;
+  const box = $("map");
+  if (!data || !data.available || !window.echarts) {
+    box.hidden = true;
+    document.body.dataset.map = "none";
+    return;
+  }
+  box.hidden = false;
+  const [key, label, unit] = metric(state.metric);
+  const name = `unit-${state.selected}`;
+  window.echarts.registerMap(name, data.geo);
+  const regions = data.regions;
+  const values = regions.filter((r) => r.values).map((r) => r.values[key]);
+  const max = Math.max(1, ...values);
+  // The scale spans the figures shown, so close figures still differ in colour; one region alone starts at 0.
+  const low = values.length > 1 ? Math.min(...values) : 0;
+  const min = low === max ? 0 : low;
+  const c = chart("map");
+  c.resize();
+  c.setOption({
+    animation: false,
+    title: { text: `${label}（${unit}）`, left: 0, top: 0, textStyle: { fontSize: 13, fontWeight: "normal" } },
+    tooltip: { ...TOOLTIP, trigger: "item", formatter: (p) => {
+      const r = regions[p.dataIndex];
+      if (!r || !r.values) return tip(p.name, "不在本辖区或尚未开通");
+      return tip(r.unit_name || p.name, `${label}：${num(r.values[key])} ${unit}`,
+                 r.focus ? "即本单位" : "点击查看该地区");
+    } },
+    // A county's map is one coloured shape (where it lies): no scale to read.
+    visualMap: { show: data.kind !== "county", type: "continuous", min, max, calculable: false, orient: "horizontal", left: "center", bottom: 0,
+                 itemWidth: 12, itemHeight: 140, text: [`${num(max)} ${unit}`, `${num(min)} ${unit}`], inRange: { color: RED },
+                 seriesIndex: 0, formatter: (v) => `${num(v)} ${unit}` },
+    series: [{
+      // layoutCenter/layoutSize keep the shapes' proportions whatever the box.
+      type: "map", map: name, roam: false, selectedMode: false, layoutCenter: ["50%", "48%"], layoutSize: "86%",
+      itemStyle: { areaColor: "#e9ecef", borderColor: "#fff", borderWidth: 1 },
+      emphasis: { label: { show: true }, itemStyle: { areaColor: "#ffd54f" } },
+      label: { show: false, fontSize: 11, color: "#222", textBorderColor: "#fff", textBorderWidth: 2 },
+      data: regions.map((r) => r.values
+        ? { name: r.name, value: r.values[key], label: { show: true, formatter: shortName(r.unit_name || r.name) },
+            itemStyle: r.focus ? { borderColor: "#222", borderWidth: 2 } : undefined }
+        : { name: r.name, value: null, itemStyle: { areaColor: "#e9ecef" }, label: { show: false } }),
+    }],
+  }, true);
+  c.off("click");
+  c.on("click", (p) => {
+    const r = regions[p.dataIndex];
+    if (r && r.code && r.code !== state.selected) go(r.code);
+  });
+  document.body.dataset.map = "shown";
+}
+
+function renderMapNote() {
+  const data = state.map;
+  const lines = [];
+  if (!window.echarts) lines.push("地图组件（ECharts）没有安装：在服务器上运行 make 即可安装。下面以表格显示。");
+  else if (data && data.note) lines.push(data.note);
+  if (data && data.unmapped && data.unmapped.length && data.available && data.kind !== "county") {
+    lines.push(`没有边界数据的下级单位：${data.unmapped.map((u) => shortName(u.name)).join("、")}。`);
+  }
+  $("map-note").textContent = lines.join(" ");
+  $("map-heading").textContent = data && data.kind === "county" ? "地图：本县（市、区）的位置" : "地图：下级地区";
 }
 
 function showError(message) {
@@ -207,15 +344,24 @@ async function select(code) {
   $("content").hidden = false;
   state.selected = code;
   state.children = data.children;
+  state.unit = data.unit;
   const u = data.unit;
   $("title").textContent = `${u.name}（${LEVEL[u.level] || u.level}）`;
   $("title").dataset.code = u.code;
   $("trail").replaceChildren(...data.trail.map((t) => el("li", {}, el("a", { href: `#/unit/${encodeURIComponent(t.code)}`, text: t.name }))));
   renderCards(u);
   renderTabs();
-  renderChildrenChart();
   renderChildrenTable();
-  renderMonths(u.months);
+  renderMonthsTable(u.months);
+  const [charts, drawn] = await Promise.all([loadCharts(), api(`/api/units/${encodeURIComponent(code)}/map`).catch(() => null)]);
+  if (seq !== state.seq) return;
+  state.map = drawn;
+  $("charts-note").hidden = charts;
+  $("charts-note").textContent = charts ? "" : "图表组件（ECharts）没有安装：在服务器上运行 make 即可安装。以下以表格显示。";
+  for (const id of ["children-chart", "months-chart"]) $(id).hidden = !charts;
+  if (charts) { renderChildrenChart(); renderMonths(u.months); }
+  renderMap();
+  renderMapNote();
   for (const t of data.trail.slice(0, -1)) await expand(t.code);
   fillChildren(code, data.children);
   await expand(code); // the selected region's children show in the tree too
@@ -235,6 +381,9 @@ function route() {
 }
 
 async function start() {
+  $("menu").addEventListener("click", () => (document.body.classList.contains("drawer-open") ? closeDrawer() : openDrawer()));
+  $("scrim").addEventListener("click", closeDrawer);
+  window.addEventListener("resize", () => { for (const c of Object.values(state.charts)) c.resize(); });
   let me;
   try {
     me = await api("/api/me");

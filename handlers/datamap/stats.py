@@ -1,8 +1,10 @@
-"""统计 [地区]: the data map in chat — an admin's subtree (or a unit inside it) in figures and a chart.
+"""统计 [地区] [指标]: the data map in chat — an admin's subtree (or a unit inside it) in figures, a map and a chart.
 
 Admins get the figures of their scope, or of a region they name inside it, from the maintained
-aggregates (`storage.datamap.figures`), with a PNG chart of the children side by side and the last
-twelve months. A station admin naming another station is refused. Captains get their teams'
+aggregates (`storage.datamap.figures`); for a province, city or county a PNG map of the chosen
+figure (志愿者 by default; 活跃, 任务, 时长 or 活动 as the last word) with the children ranked
+beside it (`maps`), and a PNG chart of the children side by side and the last twelve months
+(`charts`). A station admin naming another station is refused. Captains get their teams'
 numbers and everyone else their own.
 """
 
@@ -17,8 +19,10 @@ from handlers.core.rights import admin_units, captained_team_ids
 from handlers.core.router import Router
 from handlers.core.texts import STATUS_ZH, hours_text
 from handlers.datamap.charts import ChartUnavailable, render_chart
+from handlers.datamap.maps import render_map, split_metric
 from handlers.datamap.regions import RegionNotFound, find_region
-from storage.datamap.figures import Figures, children_figures, figures, local_today
+from storage.datamap.choropleth import METRICS, UNIT_LEVEL, unit_map
+from storage.datamap.figures import Figures, local_today
 from storage.datamap.own_numbers import (
     hours_served,
     orders_placed,
@@ -77,28 +81,41 @@ def figures_text(fig: Figures, as_of: str) -> str:
 
 
 async def admin_stats(ctx: Context, args: str) -> None:
-    """Figures and a chart for the admin's scope or a region inside it."""
-    unit = await find_region(ctx.act, args, "stats")
+    """Figures, a map and a chart for the admin's scope or a region inside it."""
+    region, metric = split_metric(args)
+    unit = await find_region(ctx.act, region, "stats")
     if isinstance(unit, Refused):
         ctx.reply(unit.reason)
         return
     if isinstance(unit, RegionNotFound):
         ctx.reply(unit.text)
         return
-    fig = await figures(ctx.session, unit, ctx.now)
-    kids = await children_figures(ctx.session, unit, ctx.now)
+    drawn = await unit_map(ctx.session, unit, ctx.now)
+    fig, kids = drawn.unit, drawn.children
     today = local_today(ctx.now)
     as_of = f"{today.month}月{today.day}日"
     ctx.audit("stats", "org_unit", unit.id)
     text = figures_text(fig, as_of)
+    wants_map = unit.level in UNIT_LEVEL
     try:
         # Off the event loop: rendering takes a few hundred milliseconds.
         png = await asyncio.to_thread(render_chart, fig, kids, as_of)
+        map_png = await asyncio.to_thread(render_map, drawn, metric, as_of) if drawn.available else None
     except ChartUnavailable as exc:
         log.warning("stats chart skipped: %s", exc)
         ctx.reply(text + "\n（图表暂不可用：服务器没有安装中文字体。）")
         return
-    row = ctx.reply(text + "\n📈 图表见下图：下级单位对比和近十二个月走势。")
+    label, _ = METRICS[metric]
+    if map_png is not None:
+        shown = "📍 地图：所在位置和下级单位排名" if drawn.kind == "county" else f"🗺 地图：下级地区{label}"
+        text += f"\n{shown}（发「统计 {region or unit.name} 任务/时长/活动」换指标）；📈 图表：下级单位对比和近十二个月走势。"
+    else:
+        if wants_map and drawn.note:
+            text += f"\n（没有地图：{drawn.note.split('，')[0].rstrip('。')}。）"
+        text += "\n📈 图表见下图：下级单位对比和近十二个月走势。"
+    row = ctx.reply(text)
+    if map_png is not None:
+        await attach(ctx.session, row, kind="photo", filename="map.png", mime="image/png", data=map_png, now=ctx.now)
     await attach(ctx.session, row, kind="photo", filename="chart.png", mime="image/png", data=png, now=ctx.now)
 
 

@@ -10,7 +10,11 @@ from sqlalchemy import delete, select
 
 from bot.dashboard import COOKIE, dashboard_routes
 from bot.web import build_app
-from storage.models import RoleGrant
+from storage.datamap.boundaries import Boundaries
+from storage.datamap.divisions import package_root
+from storage.datamap.sent_files import file_link
+from storage.messaging.attachments import attach
+from storage.models import OutboxMessage, RoleGrant
 from storage.models.dashboard import DashboardLink
 
 
@@ -107,3 +111,65 @@ async def test_logout_and_non_admins(chat, client) -> None:
     assert "只对站长、所长和中心管理员开放" in chat.last_to("赵志愿", out)
     assert (await _login(client, "made-up-token")).status_code == 403
     assert (await client.get("/dashboard/login")).status_code == 403
+
+
+MAP_INSTALLED = Boundaries(package_root()).available
+
+
+async def test_the_map_endpoint_serves_the_units_on_their_boundaries_gzipped(chat, client) -> None:
+    assert (await _login(client, await _link(chat, "中心管理员"))).status_code == 303
+    response = await client.get("/api/units/BP/map", headers={"Accept-Encoding": "gzip"})
+    assert response.status_code == 200
+    data = response.json()
+    assert set(data) >= {"available", "kind", "note", "metrics", "geo", "regions", "unmapped"}
+    assert [u["code"] for u in data["unmapped"]] == ["CG", "TJ"]  # towns have no boundaries
+    if MAP_INSTALLED:
+        assert data["kind"] == "county" and response.headers["content-encoding"] == "gzip"
+        [focus] = [r for r in data["regions"] if r["focus"]]
+        assert focus["code"] == "BP" and focus["values"]["volunteers"] == 8
+        assert len(data["geo"]["features"]) == len(data["regions"]) == 7
+    else:
+        assert not data["available"] and "没有安装" in data["note"]
+    assert (await client.get("/api/units/LN/map")).status_code == 403  # above the scope
+    assert (await client.get("/api/units/PL/map")).json()["kind"] == ""  # a station: no map
+
+
+async def test_static_files_are_gzipped_and_revalidated_and_echarts_comes_from_the_package(
+        chat, client, tmp_path, monkeypatch) -> None:
+    script = await client.get("/dashboard/static/dashboard.js", headers={"Accept-Encoding": "gzip"})
+    assert script.status_code == 200 and script.headers["content-encoding"] == "gzip"
+    assert "renderMap" in script.text
+    again = await client.get("/dashboard/static/dashboard.js", headers={"If-None-Match": script.headers["etag"]})
+    assert again.status_code == 304
+    vendor = await client.get("/dashboard/static/echarts.min.js")
+    assert vendor.status_code == (200 if MAP_INSTALLED else 404)
+    monkeypatch.setenv("XINFENG_MAP_DATA", str(tmp_path))  # packages not installed: no ECharts, no error
+    assert (await client.get("/dashboard/static/echarts.min.js")).status_code == 404
+    assert (await client.get("/dashboard/static/package.json")).status_code == 404
+
+
+async def test_sent_files_open_only_for_their_recipient_and_links_lead_only_inside(chat, client) -> None:
+    async with chat.sessions() as s:
+        row = OutboxMessage(platform="console", address="x", recipient_label="中心管理员",
+                            person_id=chat.ids["中心管理员"], text="📄", created_at=chat.clock.now())
+        s.add(row)
+        await s.flush()
+        await attach(s, row, kind="document", filename="工时 11月.csv", mime="text/csv", data=b"a,b\r\n",
+                     now=chat.clock.now())
+        token = await file_link(s, chat.ids["中心管理员"], chat.clock.now())
+        other = await file_link(s, chat.ids["城关所长"], chat.clock.now())
+        assert await file_link(s, chat.ids["赵志愿"], chat.clock.now()) is None  # links go to admins only
+        await s.commit()
+    assert (await client.get(f"/dashboard/sent/{row.id}")).status_code == 401
+    login = await client.get("/dashboard/login", params={"token": token, "next": f"/dashboard/sent/{row.id}"})
+    assert login.headers["location"] == f"/dashboard/sent/{row.id}"
+    page = await client.get(f"/dashboard/sent/{row.id}")
+    assert page.status_code == 200 and "工时 11月.csv" in page.text
+    got = await client.get(f"/dashboard/sent/{row.id}/0")
+    assert got.content == b"a,b\r\n" and "filename*=UTF-8''%E5%B7%A5%E6%97%B6" in got.headers["content-disposition"]
+    assert (await client.get(f"/dashboard/sent/{row.id}/1")).status_code == 404
+    client.cookies.clear()
+    elsewhere = await client.get("/dashboard/login", params={"token": other, "next": "https://evil.example/"})
+    assert elsewhere.headers["location"] == "/dashboard"
+    assert (await client.get(f"/dashboard/sent/{row.id}")).status_code == 404  # not theirs
+    assert (await client.get(f"/dashboard/sent/{row.id}/0")).status_code == 404

@@ -80,7 +80,8 @@ async def test_login_drill_down_and_scope_in_chromium(chat, server, tmp_path) ->
             assert page.url.endswith("/dashboard")  # the token left the address bar
             await expect(page.locator("#title")).to_have_text("北票市新时代文明实践中心（中心）")
             await expect(page.locator("#who")).to_have_text("中心管理员 · 北票市新时代文明实践中心")
-            await expect(page.locator("#children-chart svg rect.bar")).to_have_count(2)
+            await expect(page.locator("#children tbody tr")).to_have_count(2)
+            await expect(page.locator("#children-chart canvas")).to_be_visible()  # ECharts draws the bars
 
             await page.click("nav a[data-code='CG']")  # drill down through the tree
             await expect(page.locator("body")).to_have_attribute("data-ready", "CG")

@@ -55,6 +55,7 @@ from bot.channels.telegram.inbound import (
 )
 from bot.channels.telegram.render import callback_answer
 from bot.channels.telegram.send import TelegramSender
+from bot.dashboard import SentFileLinks
 from bot.delivery.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from bot.settings import Settings
 from handlers.core.engine import Engine
@@ -108,7 +109,10 @@ class TelegramChannel:
     def from_runtime(cls, settings: Settings, rt: Runtime, kick: Callable[[], None]) -> TelegramChannel:
         """Build from settings and the runtime: the limiter is shared through Redis when configured."""
         limiter: RateLimiter = RedisRateLimiter(rt.redis) if rt.redis is not None else MemoryRateLimiter()
-        return cls(TelegramConfig.from_settings(settings), engine=rt.engine, limiter=limiter, kick=kick)
+        channel = cls(TelegramConfig.from_settings(settings), engine=rt.engine, limiter=limiter, kick=kick)
+        # A file over Telegram's limit goes out as a one-time dashboard link.
+        channel.sender.links = SentFileLinks(rt.sessions, rt.clock, settings.public_base_url)
+        return channel
 
     # ------------------------------------------------------------------ lifecycle
 

@@ -9,18 +9,23 @@ without counting a failure. Network failures are retried with backoff; after `se
 the relay gets a `TemporaryFailure`. The user blocked the bot or the chat is gone:
 `RecipientGone`; a group became a supergroup: `ChatMoved`; a request Telegram can never accept:
 `Refused`. Nothing here writes to the database — the relay applies the outcome.
+
+Attachments follow the text: a chart by sendPhoto (up to 10 MB, else as a document), a file by
+sendDocument (up to 50 MB, the Bot API's upload limit); a larger file becomes a one-time link to
+the dashboard (`bot.dashboard.SentFileLinks`), or a note saying it cannot be sent here.
 """
 
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions
+from telegram import Bot, InlineKeyboardMarkup, InputFile, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
@@ -33,11 +38,12 @@ from telegram.error import (
 )
 
 from bot.channels.base import Undelivered
+from bot.dashboard import SentFileLinks, link_note
 from bot.channels.records import ChannelRecords
 from bot.channels.telegram.config import TelegramConfig, retry_seconds
 from bot.channels.telegram.render import inline_keyboard, render, split_text, to_html
 from bot.delivery.ratelimit import Limit, RateLimiter
-from handlers.core.messages import OutboundMessage
+from handlers.core.messages import Attachment, OutboundMessage
 from storage.messaging.outcomes import (
     ChatMoved,
     Delivered,
@@ -58,6 +64,9 @@ NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 MAX_THROTTLED = 20
 # A longer retry-after is not waited out in the lane: the relay holds the row back instead.
 MAX_WAIT_IN_PLACE = 30.0
+# The Bot API's upload limits: 10 MB for a photo, 50 MB for any other file.
+PHOTO_LIMIT = 10 * 2**20
+DOCUMENT_LIMIT = 50 * 2**20
 # Errors that mean the recipient is gone for good, not that we asked wrongly.
 _GONE = ("chat not found", "user not found", "bot was kicked", "bot was blocked", "user is deactivated",
          "peer_id_invalid", "group chat was deactivated", "bot can't initiate")
@@ -81,8 +90,10 @@ class TelegramSender:
         limiter: RateLimiter,
         sleep: Sleeper = asyncio.sleep,
         stats: Counter[str] | None = None,
+        links: SentFileLinks | None = None,
     ) -> None:
         self.bot = bot
+        self.links = links
         self.config = config
         self._records = records
         self._limiter = limiter
@@ -174,10 +185,31 @@ class TelegramSender:
                     chat_id=chat, text=part, parse_mode=ParseMode.HTML, reply_markup=markup,
                     link_preview_options=NO_PREVIEW))
                 last = str(sent.message_id)  # the part with the buttons: what a later edit changes
+            for attachment in message.attachments:
+                await self.send_file(chat_id, message, attachment)
         except Undelivered as exc:
             return exc.outcome
         self.stats["sent"] += 1
         return Delivered(last)
+
+    async def send_file(self, chat_id: int, message: OutboundMessage, attachment: Attachment) -> str | None:
+        """One attachment: a photo, a document, or — too large for Telegram — a link to it."""
+        data, name = attachment.data, attachment.filename
+        if not data:
+            return None
+        if attachment.kind == "photo" and len(data) <= PHOTO_LIMIT:
+            sent = await self.call(chat_id, "message", lambda chat: self.bot.send_photo(
+                chat_id=chat, photo=InputFile(data, filename=name)))
+        elif len(data) <= DOCUMENT_LIMIT:
+            sent = await self.call(chat_id, "message", lambda chat: self.bot.send_document(
+                chat_id=chat, document=InputFile(data, filename=name)))
+        else:
+            url = await self.links.link(message) if self.links is not None else None
+            note = html.escape(link_note(name, len(data), url, "超过 Telegram 50 MB 的上限"), quote=False)
+            sent = await self.call(chat_id, "message", lambda chat: self.bot.send_message(
+                chat_id=chat, text=note, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW))
+        self.stats["files"] += 1
+        return str(sent.message_id)
 
     async def edit(self, message: OutboundMessage, chat_id: int) -> str | None:
         """Edit the messages about `message.ref` already delivered to this chat; the last id edited."""

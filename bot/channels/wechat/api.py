@@ -205,6 +205,17 @@ class WeChatApiClient:
         response = await self._with_token(path, json_body=json_body, params=params)
         return self._json(path.rsplit("/cgi-bin/", 1)[-1], response)
 
+    async def upload(self, path: str, *, params: dict[str, str], filename: str, mime: str, data: bytes) -> dict[str, Any]:
+        """POST a file as multipart form field `media` (media/upload); returns the JSON answer."""
+        response = await self._with_token(path, json_body=None, params=params, file=(filename, data, mime))
+        return self._json(path.rsplit("/cgi-bin/", 1)[-1], response)
+
+    async def upload_media(self, kind: str, filename: str, mime: str, data: bytes) -> str:
+        """A temporary media upload (kept three days by WeChat); the media_id to send it by."""
+        answer = await self.upload("/cgi-bin/media/upload", params={"type": kind}, filename=filename, mime=mime,
+                                   data=data)
+        return str(answer["media_id"])
+
     async def download(self, path: str, params: dict[str, str]) -> bytes:
         """GET a file (media/get); a JSON body instead of the file is an error answer."""
         response = await self._with_token(path, json_body=None, params=params)
@@ -213,7 +224,8 @@ class WeChatApiClient:
         return response.content
 
     async def _with_token(
-        self, path: str, *, json_body: dict[str, Any] | None, params: dict[str, str] | None
+        self, path: str, *, json_body: dict[str, Any] | None, params: dict[str, str] | None,
+        file: tuple[str, bytes, str] | None = None,
     ) -> httpx.Response:
         assert self.refresher is not None, "no token refresher attached"
         api = path.rsplit("/cgi-bin/", 1)[-1]
@@ -221,10 +233,10 @@ class WeChatApiClient:
         if self._backoff_until is not None and now < self._backoff_until:
             raise QuotaExceeded(api, QUOTA_EXHAUSTED, "backing off after a quota refusal", self._backoff_until)
         token = await self._token(api, None)
-        response = await self._send(api, path, token, json_body, params)
+        response = await self._send(api, path, token, json_body, params, file)
         if _errcode(response) in INVALID_TOKEN:
             token = await self._token(api, token)
-            response = await self._send(api, path, token, json_body, params)
+            response = await self._send(api, path, token, json_body, params, file)
         return response
 
     async def _token(self, api: str, refused: str | None) -> str:
@@ -239,10 +251,14 @@ class WeChatApiClient:
             raise WeChatApiError(api, -1, f"token store: {exc!r}") from exc
 
     async def _send(
-        self, api: str, path: str, token: str, json_body: dict[str, Any] | None, params: dict[str, str] | None
+        self, api: str, path: str, token: str, json_body: dict[str, Any] | None, params: dict[str, str] | None,
+        file: tuple[str, bytes, str] | None = None,
     ) -> httpx.Response:
         query = {**(params or {}), "access_token": token}
         try:
+            if file is not None:
+                # The form field is "media"; its filename is what a WeCom file message shows.
+                return await self.http.post(self.base_url + path, params=query, files={"media": file})
             if json_body is None:
                 return await self.http.get(self.base_url + path, params=query)
             # WeChat wants UTF-8 text as is: \u escapes would count against its length limits.

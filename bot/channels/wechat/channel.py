@@ -9,6 +9,12 @@ slot of the user's window; outside it a template message is sent (template ids p
 notification), and when neither is possible the outcome is `Refused` and the relay keeps the
 row as undeliverable. Menu clicks send their key, which is a command text; `subscribe` runs
 `/follow`. Nothing here writes to the database except through the kit's records.
+
+Pictures and files: inside the window a picture is uploaded as temporary media (up to 10 MB)
+and sent as an image message, each taking its own slot of the window. An Official Account has
+no file messages, so a file (or a picture over 10 MB) goes as a link card (news) to a one-time
+dashboard link (`bot.dashboard.SentFileLinks`) that opens it; outside the window the template
+message carries that link.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -32,9 +39,10 @@ from bot.channels.wechat.api import (
 )
 from bot.channels.wechat.callbacks import CallbackCodec, CallbackRejected, render_xml
 from bot.channels.wechat.replies import REPLY_BUDGET_SECONDS, ReplyDesk, numbered_text
+from bot.dashboard import SentFileLinks, link_note
 from bot.settings import Settings
 from handlers.core.engine import Engine
-from handlers.core.messages import Button, InboundMessage, Media, OutboundMessage
+from handlers.core.messages import Attachment, Button, InboundMessage, Media, OutboundMessage
 from storage.clock import Clock
 from storage.messaging.outcomes import (
     Delivered,
@@ -61,6 +69,8 @@ WINDOW_CLOSED = frozenset({45015, 45047})
 NOT_SUBSCRIBED = 43004
 # Codes that no retry can fix: bad openid, bad template id, refused content.
 PERMANENT = frozenset({40003, 40037, 43004, 45002, 47001})
+# Temporary media: an image up to 10 MB (PNG, JPEG, GIF); an Official Account has no file type.
+IMAGE_LIMIT = 10 * 2**20
 # Events that are the user doing something (they open the window); the rest are WeChat's.
 USER_EVENTS = frozenset({"subscribe", "scan", "click", "view", "location"})
 
@@ -123,6 +133,12 @@ def inbound_from(fields: dict[str, Any], platform: str, prefix: str) -> InboundM
     if event == "click" and key:
         return InboundMessage(text=key, is_button=True, **base)
     return None
+
+
+def _files_text(files: list[Attachment]) -> str:
+    """「图表 map.png、chart.png」 or 「文件 工时.xlsx」: what a link stands for."""
+    what = "图表" if all(a.kind == "photo" for a in files) else "文件"
+    return f"{what} {'、'.join(a.filename for a in files)}"
 
 
 def official_account_api(settings: Settings, clock: Clock, redis: Redis | None = None) -> WeChatApiClient:
@@ -238,9 +254,11 @@ class WeChatChannel(CallbackChannel):
 
     platform = PLATFORM
 
-    def __init__(self, *, template_ids: dict[str, str] | None = None, **kwargs: Any) -> None:
+    def __init__(self, *, template_ids: dict[str, str] | None = None, links: SentFileLinks | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.template_ids = dict(template_ids or {})
+        self.links = links
 
     @classmethod
     def from_runtime(cls, settings: Settings, rt: Runtime, kick: Callable[[], None]) -> WeChatChannel:
@@ -248,7 +266,8 @@ class WeChatChannel(CallbackChannel):
         codec = CallbackCodec(token=settings.wechat_token or "", receiver_id=settings.wechat_app_id or "",
                               aes_key=settings.wechat_aes_key or None)
         return cls(engine=rt.engine, codec=codec, api=official_account_api(settings, rt.clock, rt.redis),
-                   template_ids=settings.wechat_template_ids, kick=kick, budget=settings.wechat_reply_budget)
+                   template_ids=settings.wechat_template_ids, kick=kick, budget=settings.wechat_reply_budget,
+                   links=SentFileLinks(rt.sessions, rt.clock, settings.public_base_url))
 
     async def send(self, message: OutboundMessage) -> DeliveryOutcome:
         """A customer-service message inside the user's window, else a template message; the outcome."""
@@ -263,14 +282,49 @@ class WeChatChannel(CallbackChannel):
             try:
                 await self.api.call("/cgi-bin/message/custom/send",
                                     json_body={"touser": user, "msgtype": "text", "text": {"content": text}})
-                return Delivered(None, numbered=tuple(b.data for b in message.buttons))
             except WeChatApiError as exc:
                 if exc.errcode not in WINDOW_CLOSED:
                     await self.kit.records.return_window_slot(user, slot.started)
                     return self._outcome(exc)
                 # Our count was off (the user was sent messages we did not see): a template instead.
                 await self.kit.records.close_window(user, slot.started, CS_LIMIT)
+            else:
+                late = [a for a in message.attachments if not await self._send_in_window(user, message, a)]
+                if late:  # the window closed (or its count ran out) between the text and the files
+                    await self._send_template(replace(message, text=_files_text(late), buttons=[]), user)
+                return Delivered(None, numbered=tuple(b.data for b in message.buttons))
         return await self._send_template(message, user)
+
+    async def _send_in_window(self, user: str, message: OutboundMessage, attachment: Attachment) -> bool:
+        """One file as a customer-service message (each its own slot); False when the window has no room."""
+        if not attachment.data:
+            return True
+        slot = await self.kit.records.take_window_slot(user, window=CS_WINDOW, limit=CS_LIMIT)
+        if not slot.taken or slot.started is None:
+            return False
+        try:
+            if attachment.kind == "photo" and len(attachment.data) <= IMAGE_LIMIT:
+                media_id = await self.api.upload_media("image", attachment.filename, attachment.mime, attachment.data)
+                body: dict[str, Any] = {"touser": user, "msgtype": "image", "image": {"media_id": media_id}}
+            else:
+                url = await self.links.link(message) if self.links is not None else None
+                why = "公众号不能直接发送文件" if len(attachment.data) <= IMAGE_LIMIT else "超过微信 10 MB 的上限"
+                if url is None:
+                    body = {"touser": user, "msgtype": "text",
+                            "text": {"content": link_note(attachment.filename, len(attachment.data), None, why)}}
+                else:  # a link card: the closest an Official Account comes to a file message
+                    body = {"touser": user, "msgtype": "news", "news": {"articles": [{
+                        "title": f"📎 {attachment.filename}", "url": url,
+                        "description": "点击查看或下载（24 小时内有效，只能打开一次）"}]}}
+            await self.api.call("/cgi-bin/message/custom/send", json_body=body)
+            return True
+        except WeChatApiError as exc:
+            if exc.errcode in WINDOW_CLOSED:
+                await self.kit.records.close_window(user, slot.started, CS_LIMIT)
+                return False
+            await self.kit.records.return_window_slot(user, slot.started)
+            log.warning("WeChat could not take %s for %s: %s", attachment.filename, user, exc)
+            return True
 
     async def _send_template(self, message: OutboundMessage, user: str) -> DeliveryOutcome:
         kind = notification_kind(message)
@@ -278,6 +332,13 @@ class WeChatChannel(CallbackChannel):
         if not template_id:
             return Refused(f"outside the 48-hour window and no template for {kind!r} messages")
         body = {"touser": user, "template_id": template_id, "data": template_data(message.text, message.buttons)}
+        if message.attachments:
+            # Outside the window no file can go: the template opens them through a one-time link.
+            url = await self.links.link(message) if self.links is not None else None
+            if url is not None:
+                body["url"] = url
+                body["data"]["remark"] = {"value": f"点击查看{_files_text(message.attachments)}"
+                                                   "（链接 24 小时内有效，只能打开一次）。"}
         try:
             answer = await self.api.call("/cgi-bin/message/template/send", json_body=body)
         except WeChatApiError as exc:

@@ -149,6 +149,8 @@ class ReplyDesk:
         fitting: list[OutboxMessage] = []
         size = shown = 0
         for row in mine:
+            if row.attachments:  # a passive reply is text only: files (and what follows) go by the relay
+                break
             buttons = row_buttons(row)
             size += len(numbered_text(row.text, buttons, start=shown + 1).encode()) + 2
             if fitting and size > PASSIVE_MAX_BYTES:

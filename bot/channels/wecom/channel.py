@@ -9,6 +9,10 @@ accepts by replying to the app ("1" means the newest choices shown to them or th
 WeCom silently drops app messages beyond about 30 a minute and 1,000 an hour to one member,
 so each member message first takes a slot of the shared rate limiter (`bot/delivery/ratelimit.py`);
 a wait beyond a minute is reported as `Throttled`, and the relay holds the row back until then.
+
+Pictures and files follow the text as temporary media (media/upload) and an image or file
+message: an image up to 10 MB, a file up to 20 MB (WeCom's limits); a larger file becomes a
+one-time dashboard link (`bot.dashboard.SentFileLinks`) in a text message.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from bot.channels.wechat.api import (
 from bot.channels.wechat.callbacks import CallbackCodec
 from bot.channels.wechat.channel import CallbackChannel, quota_outcome
 from bot.channels.wechat.replies import numbered_text
+from bot.dashboard import SentFileLinks, link_note
 from bot.delivery.ratelimit import (
     Limit,
     MemoryRateLimiter,
@@ -33,7 +38,7 @@ from bot.delivery.ratelimit import (
     RedisRateLimiter,
 )
 from bot.settings import Settings
-from handlers.core.messages import OutboundMessage
+from handlers.core.messages import Attachment, OutboundMessage
 from storage.clock import Clock
 from storage.messaging.outcomes import (
     Delivered,
@@ -60,6 +65,9 @@ MAX_LANE_WAIT_SECONDS = 61.0
 # The recipient is gone — 81013: no valid recipient; 40003: bad user id (left the company or
 # the app's scope); 86003: the group chat no longer exists.
 GONE = frozenset({40003, 81013, 86003})
+# Temporary media limits: an image (JPG, PNG) up to 10 MB, any file up to 20 MB.
+IMAGE_LIMIT = 10 * 2**20
+FILE_LIMIT = 20 * 2**20
 # appchat/create takes 2 to 500 members.
 GROUP_MIN, GROUP_MAX = 2, 500
 
@@ -78,12 +86,14 @@ class WeComChannel(CallbackChannel):
     # One delivery lane per chat: a member waiting for their limit does not hold up the others.
     concurrency = 8
 
-    def __init__(self, *, agent_id: int, corp_id: str, limiter: RateLimiter, **kwargs: Any) -> None:
+    def __init__(self, *, agent_id: int, corp_id: str, limiter: RateLimiter, links: SentFileLinks | None = None,
+                 **kwargs: Any) -> None:
         kwargs.setdefault("path", "/wecom")
         super().__init__(**kwargs)
         self.agent_id = agent_id
         self.corp_id = corp_id
         self.limiter = limiter
+        self.links = links
 
     @classmethod
     def from_runtime(cls, settings: Settings, rt: Runtime, kick: Callable[[], None]) -> WeComChannel:
@@ -93,7 +103,8 @@ class WeComChannel(CallbackChannel):
         codec = CallbackCodec(token=settings.wecom_token or "", receiver_id=settings.wecom_corp_id or "",
                               aes_key=settings.wecom_aes_key, wecom=True)
         return cls(engine=rt.engine, api=api, codec=codec, kick=kick, budget=settings.wechat_reply_budget,
-                   agent_id=int(settings.wecom_agent_id or 0), corp_id=settings.wecom_corp_id or "", limiter=limiter)
+                   agent_id=int(settings.wecom_agent_id or 0), corp_id=settings.wecom_corp_id or "", limiter=limiter,
+                   links=SentFileLinks(rt.sessions, rt.clock, settings.public_base_url))
 
     def accepts(self, fields: dict[str, Any]) -> bool:
         """Only callbacks for this app (several apps of a corp may share a URL)."""
@@ -101,31 +112,56 @@ class WeComChannel(CallbackChannel):
         return agent in (None, "") or str(agent) == str(self.agent_id)
 
     async def send(self, message: OutboundMessage) -> DeliveryOutcome:
-        """Into a bound team group by app chat, else to a member as an app message; the outcome."""
+        """Into a bound team group by app chat, else to a member as an app message, files after; the outcome."""
         address = message.address
         if not address:
             return Refused("no WeCom address")
         text = {"content": numbered_text(message.text, message.buttons)}
         numbered = tuple(b.data for b in message.buttons)
         try:
-            if await self.kit.records.is_group_chat(address):
-                await self.api.call("/cgi-bin/appchat/send", json_body={"chatid": address, "msgtype": "text",
-                                                                        "text": text})
-                return Delivered(None, numbered=numbered)
-            limits = member_limits(self.agent_id, address)
-            wait = await self.limiter.try_acquire_all(limits)
-            if wait > MAX_LANE_WAIT_SECONDS:
-                return Throttled(wait, f"WeCom member limit: next slot in {wait:.0f}s")
-            if wait > 0:
-                await self.limiter.acquire_all(limits)
-            answer = await self.api.call("/cgi-bin/message/send", json_body={
-                "touser": address, "msgtype": "text", "agentid": self.agent_id, "text": text})
+            group = await self.kit.records.is_group_chat(address)
+            if not group:
+                limits = member_limits(self.agent_id, address)
+                wait = await self.limiter.try_acquire_all(limits)
+                if wait > MAX_LANE_WAIT_SECONDS:
+                    return Throttled(wait, f"WeCom member limit: next slot in {wait:.0f}s")
+                if wait > 0:
+                    await self.limiter.acquire_all(limits)
+            answer = await self._post(address, group, "text", text)
+            if not group and address in str(answer.get("invaliduser") or "").split("|"):
+                return RecipientGone(f"{address} is not a member the app can reach")
+            for attachment in message.attachments:
+                if not group:  # each file is a message of its own under the member's limits
+                    await self.limiter.acquire_all(member_limits(self.agent_id, address))
+                await self._send_file(address, group, message, attachment)
         except WeChatApiError as exc:
             return self._outcome(exc)
-        if address in str(answer.get("invaliduser") or "").split("|"):
-            return RecipientGone(f"{address} is not a member the app can reach")
         msgid = answer.get("msgid")
         return Delivered(None if msgid is None else str(msgid), numbered=numbered)
+
+    async def _post(self, address: str, group: bool, msgtype: str, content: dict[str, Any]) -> dict[str, Any]:
+        """One message into a group chat or to a member."""
+        if group:
+            return await self.api.call("/cgi-bin/appchat/send", json_body={
+                "chatid": address, "msgtype": msgtype, msgtype: content})
+        return await self.api.call("/cgi-bin/message/send", json_body={
+            "touser": address, "msgtype": msgtype, "agentid": self.agent_id, msgtype: content})
+
+    async def _send_file(self, address: str, group: bool, message: OutboundMessage, attachment: Attachment) -> None:
+        """An image or file message (uploaded first), or the link standing in for a file too large."""
+        data = attachment.data
+        if not data:
+            return
+        image = attachment.kind == "photo" and len(data) <= IMAGE_LIMIT and attachment.mime in ("image/png",
+                                                                                                "image/jpeg")
+        if image or len(data) <= FILE_LIMIT:
+            kind = "image" if image else "file"
+            media_id = await self.api.upload_media(kind, attachment.filename, attachment.mime, data)
+            await self._post(address, group, kind, {"media_id": media_id})
+            return
+        url = await self.links.link(message) if self.links is not None and not group else None
+        note = link_note(attachment.filename, len(data), url, "超过企业微信 20 MB 的上限")
+        await self._post(address, group, "text", {"content": note})
 
     def _outcome(self, exc: WeChatApiError) -> DeliveryOutcome:
         if isinstance(exc, QuotaExceeded):

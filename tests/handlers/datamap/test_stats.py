@@ -1,4 +1,8 @@
-"""统计 in chat: figures and a chart for an admin's scope, a named unit inside it, and refusals outside it."""
+"""统计 in chat: figures, a map and a chart for an admin's scope, a named unit inside it, and refusals outside it.
+
+The county (北票市) and the province have boundaries, so they get a map beside the chart (the
+issue asked for one); a station has none, so it gets the chart alone.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +11,20 @@ from sqlalchemy import select
 from storage.models import AuditEntry
 
 
-def _chart(out, chat, name):
+def _pictures(out, chat, name):
     sent = [m for m in out if m.person_id == chat.ids[name]]
-    files = [a for m in sent for a in m.attachments]
-    assert len(files) == 1, [(m.text, m.attachments) for m in sent]
-    chart = files[0]
-    assert chart.kind == "photo" and chart.filename == "chart.png" and chart.mime == "image/png"
-    assert chart.data.startswith(b"\x89PNG\r\n\x1a\n") and chart.size == len(chart.data) > 10_000
-    return chart
+    files = {a.filename: a for m in sent for a in m.attachments}
+    assert len(files) == sum(len(m.attachments) for m in sent)
+    for picture in files.values():
+        assert picture.kind == "photo" and picture.mime == "image/png"
+        assert picture.data.startswith(b"\x89PNG\r\n\x1a\n") and picture.size == len(picture.data) > 10_000
+    return files
+
+
+def _chart(out, chat, name):
+    files = _pictures(out, chat, name)
+    assert "chart.png" in files, list(files)
+    return files["chart.png"]
 
 
 async def _serve_one_task(chat) -> None:
@@ -35,7 +45,8 @@ async def test_center_admin_gets_county_figures_and_a_chart(chat) -> None:
     assert "队伍 5 支" in text and "志愿者 8 人（近30天服务过 1 人）" in text
     assert "任务 1 个（已完成 1）" in text and "接单用时中位数 25 分钟" in text
     assert "服务时长 2 小时 · 受益群众 1 人次" in text
-    _chart(out, chat, "中心管理员")
+    assert list(_pictures(out, chat, "中心管理员")) == ["map.png", "chart.png"]
+    assert "📍 地图：所在位置和下级单位排名" in text
 
 
 async def test_admin_names_a_station_inside_the_scope(chat) -> None:
@@ -44,7 +55,7 @@ async def test_admin_names_a_station_inside_the_scope(chat) -> None:
     text = chat.last_to("中心管理员", out)
     assert text.startswith("📊 蓬莱社区新时代文明实践站") and "下辖：点 1" in text
     assert "志愿者 2 人" in text and "任务 1 个（已完成 1）" in text
-    _chart(out, chat, "中心管理员")
+    assert list(_pictures(out, chat, "中心管理员")) == ["chart.png"]  # a station has no boundary
     out = await chat.send("蓬莱站长", "统计")
     assert chat.last_to("蓬莱站长", out).startswith("📊 蓬莱社区新时代文明实践站")
 
@@ -71,3 +82,11 @@ async def test_unknown_region_and_plain_volunteer(chat) -> None:
     out = await chat.send("赵志愿", "统计 蓬莱")
     assert "只有该地区的站长" in chat.last_to("赵志愿", out)
     assert not [a for m in out for a in m.attachments]
+
+
+async def test_a_last_word_chooses_the_figure_and_is_no_part_of_the_region(chat) -> None:
+    out = await chat.send("中心管理员", "统计 北票 时长")
+    text = chat.last_to("中心管理员", out)
+    assert text.startswith("📊 北票市新时代文明实践中心")
+    out = await chat.send("中心管理员", "统计 蓬莱 任务")
+    assert chat.last_to("中心管理员", out).startswith("📊 蓬莱社区新时代文明实践站")

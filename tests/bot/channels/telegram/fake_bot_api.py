@@ -7,6 +7,8 @@ contacts), serves `getUpdates` long polling or pushes updates to a webhook (with
 header, redelivering until it gets a 2xx), and enforces Telegram's limits exactly: a send
 that would exceed 30/s for the bot, 1/s in a chat or 20/min in a group gets 429 with
 `parameters.retry_after`. Tests can make the next calls fail or drop the connection.
+Uploads are held to the Bot API's limits: a photo up to 10 MB (and 10,000 pixels of width plus
+height), any other file up to 50 MB; beyond them the answer is 413, as Telegram's.
 
 Not a test module (no `test_` prefix): the conftest and the benchmark load it by path.
 """
@@ -31,6 +33,8 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 SEND_METHODS = {"sendMessage", "sendPhoto", "sendDocument"}
+PHOTO_LIMIT = 10 * 2**20
+DOCUMENT_LIMIT = 50 * 2**20
 EDIT_METHODS = {"editMessageText", "editMessageReplyMarkup"}
 # Parameters whose value is a plain string on the wire, never JSON.
 RAW_STRINGS = {"text", "caption", "parse_mode", "url", "secret_token", "callback_query_id", "photo",
@@ -187,6 +191,8 @@ class FakeBotAPI:
         self.blocked: set[int] = set()
         self.messages: dict[int, dict[int, SentMessage]] = {}  # chat → message_id → message
         self.callback_answers: dict[str, dict[str, Any]] = {}
+        # What was uploaded, per chat: (method, filename, bytes).
+        self.files: dict[int, list[tuple[str, str, bytes]]] = {}
         self.commands: list[dict[str, Any]] = []
         self.webhook: dict[str, Any] | None = None
         self.webhook_responses: list[int] = []
@@ -574,17 +580,31 @@ class FakeBotAPI:
         msg = self._store_sent(chat_id, self._text(params), self._markup(params))
         return self._message_dict(msg)
 
-    def _api_sendPhoto(self, params: dict[str, Any]) -> dict[str, Any]:
+    def _upload(self, params: dict[str, Any], field: str, limit: int) -> dict[str, Any]:
         chat_id = self._check_recipient(params.get("chat_id"))
-        photo = params.get("photo")
-        if photo is None:
-            raise ApiError(400, "Bad Request: there is no photo in the request")
-        ref = photo if isinstance(photo, str) else f"uploaded-{len(photo)}-bytes"
-        msg = self._store_sent(chat_id, ref, self._markup(params), kind="photo")
-        self.stats["photo_bytes"] += 0 if isinstance(photo, str) else len(photo)
+        upload = params.get(field)
+        if upload is None:
+            raise ApiError(400, f"Bad Request: there is no {field} in the request")
+        if isinstance(upload, bytes) and len(upload) > limit:
+            raise ApiError(413, "Request Entity Too Large")
+        if field == "photo" and isinstance(upload, bytes):
+            _check_photo(upload)
+        caption = params.get("caption")
+        if caption is not None and utf16_len(parse_html(caption) if params.get("parse_mode") else caption) > 1024:
+            raise ApiError(400, "Bad Request: message caption is too long")
+        name = params.get("__filenames", {}).get(field, "")
+        ref = upload if isinstance(upload, str) else f"uploaded-{len(upload)}-bytes"
+        msg = self._store_sent(chat_id, ref, self._markup(params), kind=field)
+        if isinstance(upload, bytes):
+            self.files.setdefault(chat_id, []).append((field, name, upload))
+            self.stats[f"{field}_bytes"] += len(upload)
         return self._message_dict(msg)
 
-    _api_sendDocument = _api_sendPhoto
+    def _api_sendPhoto(self, params: dict[str, Any]) -> dict[str, Any]:
+        return self._upload(params, "photo", PHOTO_LIMIT)
+
+    def _api_sendDocument(self, params: dict[str, Any]) -> dict[str, Any]:
+        return self._upload(params, "document", DOCUMENT_LIMIT)
 
     def _edited(self, params: dict[str, Any]) -> SentMessage:
         chat_id = params.get("chat_id")
@@ -689,6 +709,14 @@ class FakeBotAPI:
         return len(self.updates)
 
 
+def _check_photo(data: bytes) -> None:
+    """Telegram's photo rules for a PNG: width and height add up to at most 10,000 pixels, ratio at most 20."""
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR":
+        width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+        if width + height > 10_000 or max(width, height) > 20 * max(1, min(width, height)):
+            raise ApiError(400, "Bad Request: PHOTO_INVALID_DIMENSIONS")
+
+
 def _error(code: int, description: str, retry_after: int | None,
            migrate_to_chat_id: int | None = None) -> dict[str, Any]:
     payload: dict[str, Any] = {"ok": False, "error_code": code, "description": description}
@@ -742,6 +770,8 @@ def _params(query: str, headers: dict[str, str], body: bytes) -> dict[str, Any]:
             name = part.get_param("name", header="content-disposition")
             payload = part.get_payload(decode=True)
             raw[name] = payload if part.get_filename() else payload.decode("utf-8")
+            if part.get_filename():
+                raw.setdefault("__filenames", {})[name] = part.get_filename()
     params: dict[str, Any] = {}
     for key, value in raw.items():
         if isinstance(value, str) and key not in RAW_STRINGS:

@@ -10,18 +10,25 @@ It enforces what the real platforms enforce, with their error codes, on the test
 - Official Account customer-service messages only to followers (43004), within 48 hours of
   the user's last action (45015), at most 20 per window (45047); template ids must exist (40037);
 - WeCom app messages beyond 30 a minute or 1,000 an hour to one member are accepted and
-  silently dropped, as WeCom does; app chats need 2–500 members and must exist (86003).
+  silently dropped, as WeCom does; app chats need 2–500 members and must exist (86003);
+- temporary media (media/upload, multipart field "media"): on the Official Account the types
+  image (PNG, JPEG, GIF, up to 10 MB), voice, video and thumb — there is no file type — and
+  image, text and news (one article with a url) customer-service messages; on WeCom image (JPG,
+  PNG, up to 10 MB) and file (up to 20 MB), more than 5 bytes each, and image and file messages;
+  a media_id is good for three days (40007 after, or when unknown).
 Mounted at /oa/cgi-bin/… and /wecom/cgi-bin/…, so each channel's API URL is base_url + prefix.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import socket
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from email.parser import BytesParser
 from typing import Any
 
 import uvicorn
@@ -33,6 +40,72 @@ from starlette.routing import Route
 TOKEN_TTL = timedelta(seconds=7200)
 CS_WINDOW = timedelta(hours=48)
 CS_PER_WINDOW = 20
+MEDIA_TTL = timedelta(days=3)
+MB = 2**20
+# (media type → (size limit, accepted formats)); None: any format.
+OA_MEDIA = {"image": (10 * MB, {"png", "jpeg", "gif"}), "voice": (2 * MB, None), "video": (10 * MB, None),
+            "thumb": (64 * 1024, {"jpeg"})}
+WECOM_MEDIA = {"image": (10 * MB, {"png", "jpeg"}), "voice": (2 * MB, None), "video": (10 * MB, None),
+               "file": (20 * MB, None)}
+_media_ids = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A temporary media file: its type, name, bytes and when it was uploaded."""
+
+    kind: str
+    filename: str
+    data: bytes
+    at: datetime
+
+
+def _format(data: bytes) -> str:
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        return "png"
+    if data[:3] == b"\xff\xd8\xff":
+        return "jpeg"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "gif"
+    return "other"
+
+
+async def _media_form(request: Request) -> tuple[str, bytes] | None:
+    """The "media" part of a multipart upload: (filename, bytes)."""
+    ctype = request.headers.get("content-type", "")
+    if not ctype.startswith("multipart/form-data"):
+        return None
+    message = BytesParser().parsebytes(f"Content-Type: {ctype}\r\n\r\n".encode() + await request.body())
+    for part in message.get_payload():
+        if part.get_param("name", header="content-disposition") == "media" and part.get_filename():
+            return part.get_filename(), part.get_payload(decode=True)
+    return None
+
+
+def _take_upload(store: dict[str, Upload], limits: dict[str, tuple[int, set[str] | None]], kind: str,
+                 form: tuple[str, bytes] | None, now: datetime) -> JSONResponse:
+    """media/upload as both platforms answer it, with their limits and error codes."""
+    if kind not in limits:
+        return _err(40004, "invalid media type")
+    if form is None:
+        return _err(41005, "media data missing")
+    filename, data = form
+    limit, formats = limits[kind]
+    if len(data) <= 5:
+        return _err(40006, "invalid file size")
+    if formats is not None and _format(data) not in formats:
+        return _err(40005, "invalid file type")
+    if len(data) > limit:
+        return _err(40009 if kind == "image" else 40006, f"invalid {'image' if kind == 'image' else 'file'} size")
+    media_id = f"{kind}-{next(_media_ids)}"
+    store[media_id] = Upload(kind, filename, data, now)
+    return JSONResponse({"errcode": 0, "errmsg": "ok", "type": kind, "media_id": media_id,
+                         "created_at": int(now.timestamp())})
+
+
+def _uploaded(store: dict[str, Upload], media_id: Any, kind: str, now: datetime) -> Upload | None:
+    found = store.get(str(media_id))
+    return found if found is not None and found.kind == kind and now - found.at < MEDIA_TTL else None
 
 
 def _err(code: int, msg: str) -> JSONResponse:
@@ -94,6 +167,10 @@ class OfficialAccount:
     media: dict[str, bytes] = field(default_factory=dict)
     quotas: dict[str, int] = field(default_factory=dict)
     calls: list[str] = field(default_factory=list)
+    uploads: dict[str, Upload] = field(default_factory=dict)
+    # Customer-service images and link cards: (openid, Upload) and (openid, article).
+    images: list[tuple[str, Upload]] = field(default_factory=list)
+    news: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
     def user_acted(self, openid: str, now: datetime) -> None:
         """The user messaged, clicked or followed: their window restarts."""
@@ -124,6 +201,9 @@ class WeCom:
     chats: dict[str, dict[str, Any]] = field(default_factory=dict)
     chat_messages: list[tuple[str, str]] = field(default_factory=list)
     media: dict[str, bytes] = field(default_factory=dict)
+    uploads: dict[str, Upload] = field(default_factory=dict)
+    # Image and file messages: (userid or chatid, Upload).
+    files: list[tuple[str, Upload]] = field(default_factory=list)
 
     def texts_to(self, userid: str) -> list[str]:
         """App messages the member received."""
@@ -153,11 +233,13 @@ class FakeWeChatApi:
             Route("/oa/cgi-bin/message/template/send", self.oa_template, methods=["POST"]),
             Route("/oa/cgi-bin/menu/create", self.oa_menu, methods=["POST"]),
             Route("/oa/cgi-bin/media/get", self.oa_media),
+            Route("/oa/cgi-bin/media/upload", self.oa_upload, methods=["POST"]),
             Route("/wecom/cgi-bin/gettoken", self.wecom_token),
             Route("/wecom/cgi-bin/message/send", self.wecom_send, methods=["POST"]),
             Route("/wecom/cgi-bin/appchat/create", self.wecom_chat_create, methods=["POST"]),
             Route("/wecom/cgi-bin/appchat/send", self.wecom_chat_send, methods=["POST"]),
             Route("/wecom/cgi-bin/media/get", self.wecom_media),
+            Route("/wecom/cgi-bin/media/upload", self.wecom_upload, methods=["POST"]),
         ])
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -235,9 +317,31 @@ class FakeWeChatApi:
             return _err(45015, "response out of time limit or subscription is canceled")
         if self.oa.cs_count.get(user, 0) >= CS_PER_WINDOW:
             return _err(45047, "out of response count limit")
+        kind = body.get("msgtype")
+        if kind == "image":
+            upload = _uploaded(self.oa.uploads, body.get("image", {}).get("media_id"), "image", self.now)
+            if upload is None:
+                return _err(40007, "invalid media_id")
+        elif kind == "news":
+            articles = body.get("news", {}).get("articles", [])
+            if len(articles) != 1 or not str(articles[0].get("url", "")).startswith("http"):
+                return _err(45008, "article size out of limit")  # one article, with a link
+        elif kind != "text":
+            return _err(40008, "invalid message type")
         self.oa.cs_count[user] = self.oa.cs_count.get(user, 0) + 1
-        self.oa.custom.append((user, body["text"]["content"]))
+        if kind == "image":
+            self.oa.images.append((user, upload))
+        elif kind == "news":
+            self.oa.news.append((user, articles[0]))
+        else:
+            self.oa.custom.append((user, body["text"]["content"]))
         return _err(0, "ok")
+
+    async def oa_upload(self, request: Request) -> Response:
+        if (refused := await self._oa_guard(request, "media/upload")) is not None:
+            return refused
+        return _take_upload(self.oa.uploads, OA_MEDIA, request.query_params.get("type", ""),
+                            await _media_form(request), self.now)
 
     async def oa_template(self, request: Request) -> Response:
         if (refused := await self._oa_guard(request, "message/template/send")) is not None:
@@ -295,11 +399,16 @@ class FakeWeChatApi:
         valid = [u for u in users if u in self.wecom.members]
         if not valid:
             return _err(81013, "user & party & tag all invalid")
+        content = self._wecom_content(body)
+        if isinstance(content, JSONResponse):
+            return content
         for user in valid:
             if self.wecom.over_limit(user, self.now):
-                self.wecom.dropped.append((user, body["text"]["content"]))  # WeCom says ok, delivers nothing
+                self.wecom.dropped.append((user, content))  # WeCom says ok, delivers nothing
             else:
-                self.wecom.delivered.append((user, body["text"]["content"], self.now))
+                self.wecom.delivered.append((user, content, self.now))
+                if body.get("msgtype") in ("image", "file"):
+                    self.wecom.files.append((user, self.wecom.uploads[body[body["msgtype"]]["media_id"]]))
         invalid = "|".join(u for u in users if u not in self.wecom.members)
         return JSONResponse({"errcode": 0, "errmsg": "ok", "invaliduser": invalid, "msgid": f"m{len(self.wecom.delivered)}"})
 
@@ -324,8 +433,31 @@ class FakeWeChatApi:
         body = json.loads(await request.body())
         if body.get("chatid") not in self.wecom.chats:
             return _err(86003, "chatid not found")
-        self.wecom.chat_messages.append((body["chatid"], body["text"]["content"]))
+        content = self._wecom_content(body)
+        if isinstance(content, JSONResponse):
+            return content
+        self.wecom.chat_messages.append((body["chatid"], content))
+        if body.get("msgtype") in ("image", "file"):
+            self.wecom.files.append((body["chatid"], self.wecom.uploads[body[body["msgtype"]]["media_id"]]))
         return _err(0, "ok")
+
+    def _wecom_content(self, body: dict[str, Any]) -> str | JSONResponse:
+        """A message's text, or "[image] chart.png" for a file message whose media_id is good."""
+        kind = body.get("msgtype")
+        if kind == "text":
+            return str(body["text"]["content"])
+        if kind in ("image", "file"):
+            upload = _uploaded(self.wecom.uploads, body.get(kind, {}).get("media_id"), kind, self.now)
+            if upload is None:
+                return _err(40007, "invalid media_id")
+            return f"[{kind}] {upload.filename}"
+        return _err(40008, "invalid message type")
+
+    async def wecom_upload(self, request: Request) -> Response:
+        if (refused := self.wecom.tokens.check(request.query_params.get("access_token"), self.now)) is not None:
+            return refused
+        return _take_upload(self.wecom.uploads, WECOM_MEDIA, request.query_params.get("type", ""),
+                            await _media_form(request), self.now)
 
     async def wecom_media(self, request: Request) -> Response:
         if (refused := self.wecom.tokens.check(request.query_params.get("access_token"), self.now)) is not None:
