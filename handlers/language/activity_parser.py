@@ -1,29 +1,30 @@
 """活动解析: a captain's one-line activity ("活动 周六上午9点 村文化广场 包饺子 限20人") → a draft.
 
 Pieces are taken out of the sentence one kind at a time — explicit tags ("项目:周末文化广场",
-"地点:…", "队伍:…"), the capacity ("限20人"), the length ("2小时"), then the time (jionlp,
-through the same helpers the request parser uses) — and what is left is the place and the
-title. The captain confirms the draft, so each extractor prefers "not found" to a wrong guess.
+"地点:…", "队伍:…"), the capacity ("限20人"), the length ("2小时"), then the time (the same
+grammar the request parser reads, `handlers.language.timeparse`: "下午两点半到四点半", and a
+name between the day and the hours, "这周六道德活动日 上午9点到11点") — and what is left is the
+place and the title. The captain confirms the draft, so each extractor prefers "not found" to a
+wrong guess.
 """
 
 from __future__ import annotations
 
-import logging
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from handlers.language.request_parser import _jio, _to_range
+from handlers.language.festivals import festival_when
 from handlers.language.textnorm import normalize, parse_hours, parse_number
+from handlers.language.timeparse import find_times, shifted
 from storage.activities.attendance import parse_location
 
-__all__ = ["ParsedActivity", "parse_activity", "DEFAULT_LENGTH"]
-
-log = logging.getLogger(__name__)
+__all__ = ["DEFAULT_LENGTH", "ParsedActivity", "parse_activity"]
 
 DEFAULT_LENGTH = timedelta(hours=2)
 MAX_LENGTH = timedelta(hours=12)
 MAX_CAPACITY = 10000
+MAX_TEXT = 1000
 
 _NUM = "0-9零〇一二两三四五六七八九十百千"
 _TAG = re.compile(r"(项目|地点|队伍|标题|内容|位置|坐标|范围)\s*:\s*(\S+)")
@@ -31,10 +32,8 @@ _UNLIMITED = re.compile(r"不限人数|人数不限|不限名额|名额不限")
 _CAPACITY = re.compile(rf"(?:限额|限|名额|招募|需要|需|共)?\s*([{_NUM}]+)\s*(?:个|位)?\s*(?:人|名)(?:以内|左右)?")
 _LENGTH = re.compile(rf"(?:时长|共|约|大约|持续)?\s*([{_NUM}.半个]+\s*(?:小时|钟头|分钟))")
 _RADIUS = re.compile(rf"([{_NUM}.]+)\s*(米|m|公里|km)", re.IGNORECASE)
-# Words that pin an expression to one day: such a time, once over, is past — not next week's.
-_FIXED_DAY = ("今", "昨", "前天", "明", "后天", "上周", "上个", "下周", "下个", "去年", "年", "月", "日", "号")
 _FILLER = {"在", "于", "举行", "举办", "开展", "组织", "活动", "进行"}
-_PUNCT = "，,。.、；;！!？?"
+_PUNCT = "，,。.、；;！!？?()（）"
 # Endings that make a token a place; the strong ones split a run-on "村文化广场包饺子" too.
 _STRONG_PLACES = (
     "文化广场", "广场", "村委会", "居委会", "活动室", "活动中心", "文化中心", "服务中心", "书屋", "礼堂",
@@ -92,42 +91,23 @@ def _radius(value: str) -> int | None:
     return int(number * 1000) if m.group(2).lower() in ("公里", "km") else int(number)
 
 
-def _parse_span(expr: str, now: datetime) -> tuple[datetime, datetime] | None:
-    """The window an expression names; rolled forward only when it names no particular day.
-
-    "周六上午9点" said on Saturday at 10:00 means next Saturday, but "今天下午3点" said at 17:00
-    or "昨天" is simply over: jionlp's ret_future would move those to tomorrow.
-    """
-    base = now.replace(tzinfo=None)
-    try:
-        span = _to_range(_jio().parse_time(expr, time_base=base, ret_future=False), now.tzinfo)
-        if span is None or span[0] > now or any(w in expr for w in _FIXED_DAY):
-            return span
-        later = _to_range(_jio().parse_time(expr, time_base=base, ret_future=True), now.tzinfo)
-    except Exception:  # jionlp raises ValueError (and worse) on text it cannot read
-        return None
-    return later if later is not None and later[0] > now else span
-
-
 def _take_time(text: str, now: datetime) -> tuple[str, dict[str, object]]:
-    """Find the first time expression: its window, its kind, and the text without it."""
-    try:
-        found = _jio().ner.extract_time(text, time_base=now.replace(tzinfo=None), with_parsing=False)
-    except Exception:  # jionlp raises on odd input; a missing time is asked for, not a crash
-        log.debug("jionlp.extract_time failed on %r", text, exc_info=True)
-        return text, {}
-    for entity in found:
-        if entity.get("type") not in ("time_point", "time_span"):
+    """Find the first time the text names: its window, its precision, and the text without it.
+
+    A weekday alone ("周六上午9点") is the next one not yet over; a time on a named day that is
+    over ("今天下午3点" said at 17:00, "昨天") stays where it is, and the draft says it is past.
+    """
+    for mention in find_times(text, now):
+        if mention.negated:
             continue
-        expr = entity["text"]
-        start, end = entity["offset"]
-        span = _parse_span(expr, now)
-        if span is None:
-            continue
-        # jionlp ends "5点半" at 17:30:59; an activity ends on the minute.
-        return _blank(text, start, end), {"span": (span[0], span[1].replace(second=0, microsecond=0)),
-                                          "kind": entity["type"]}
-    return text, {}
+        if mention.rolls and mention.start <= now:
+            # "周六上午9点" said on Saturday at 10 (or at 9): an activity cannot start in the past.
+            mention = shifted(mention, 7)
+        for start, end in mention.spans:
+            text = _blank(text, start, end)
+        return text, {"span": (mention.start, mention.end), "precision": mention.precision}
+    festival = festival_when(text, now)
+    return text, ({"span": festival, "precision": "day"} if festival else {})
 
 
 def _split_run_on(token: str) -> tuple[str | None, str]:
@@ -146,7 +126,7 @@ def _split_run_on(token: str) -> tuple[str | None, str]:
 
 def parse_activity(text: str, now: datetime) -> ParsedActivity:
     """Parse the words after "活动" into a draft; times are relative to aware `now`."""
-    raw = normalize(text)
+    raw = normalize(text)[:MAX_TEXT]  # a pasted essay is read as far as any activity line goes
     work = raw
     tags: dict[str, str] = {}
     for m in _TAG.finditer(raw):
@@ -177,10 +157,10 @@ def parse_activity(text: str, now: datetime) -> ParsedActivity:
     if "span" in when:
         start, end = when["span"]  # type: ignore[misc]
         starts_at = start
-        if when["kind"] == "time_span":
+        if when["precision"] == "clock_range":
             if not length_given and timedelta(0) < end - start <= MAX_LENGTH:
                 length = end - start
-        elif end - start >= timedelta(hours=1):
+        elif when["precision"] != "clock":
             vague = True  # "周六" or "周六上午": no clock time to start at
         if starts_at is not None and starts_at <= now:
             past = True

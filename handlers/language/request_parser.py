@@ -1,240 +1,122 @@
-"""Intake NLU (点单解析): turn a villager's free-text request into a draft order.
+"""Intake NLU (点单解析): turn a villager's free-text message into a draft order, or say what else it is.
 
 PRODUCT.md §3: a resident's message ("我家草莓苗得了炭疽病，明天上午能来杨家村看看吗") becomes a
-draft with a category, a wanted time, a phone, a place and an urgency flag, which the bot echoes
-for confirmation. Everything here is a best guess that the resident confirms or corrects, so
-each extractor prefers "nothing found" to a wrong value.
+draft — category (ranked, with how sure we are), wanted time (and whether it is already over),
+phone, place, house address, urgency, people needed — which the bot echoes for confirmation.
+Not every message is a request: `kind` tells small talk, a volunteer's task update and a
+correction of a draft apart (`handlers.language.kinds`). Each extractor prefers "nothing found"
+to a wrong value; everything is a guess the person confirms or corrects.
 
-jieba (segmentation, POS) and jionlp (time, phone) are slow to load, so both are loaded lazily,
-once, on first use; call `warm_up()` at start-up to pay that cost before the first message.
+jieba and jionlp load lazily (`handlers.language.nlp`); call `warm_up()` at start-up.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
 import logging
 import re
-import threading
-from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
-from handlers.language.lexicon import (
-    GENERIC_PLACES,
-    LEXICON,
-    NEGATIONS,
-    OTHER,
-    PLACE_SUFFIXES,
-    REGION_SUFFIXES,
-    URGENT_WORDS,
+from handlers.language import nlp
+from handlers.language.addresses import address_spans, mask
+from handlers.language.categories import (
+    Learned,
+    best_or_other,
+    guess_category,
+    lexicon_scores,
 )
-from handlers.language.textnorm import normalize
+from handlers.language.corrections import corrections_in
+from handlers.language.festivals import festival_when
+from handlers.language.kinds import Found, read_kind
+from handlers.language.lexicon import NEGATIONS, OTHER, URGENT_WORDS
+from handlers.language.people import volunteers_needed
+from handlers.language.place_names import extract_place
+from handlers.language.textnorm import normalize, parse_hours, parse_ref
+from handlers.language.timeparse import TimeMention, find_times, shifted
 
-__all__ = ["ParsedRequest", "parse_request", "classify", "score_categories", "warm_up"]
+__all__ = ["MAX_TEXT", "ParsedRequest", "classify", "parse_request", "score_categories", "warm_up"]
 
 log = logging.getLogger(__name__)
 
+MAX_TEXT = 1000  # PRODUCT.md §2: a request is at most 1,000 characters; longer input is read that far
 # A "wanted time" longer than this is a season or a year ("冬天", "今年"), not an appointment.
 _MAX_SPAN = timedelta(days=31)
-_JIO_FORMAT = "%Y-%m-%d %H:%M:%S"
+_HOURS = re.compile(r"[0-9.一二两俩三四五六七八九十半个]+\s*(?:个)?(?:小时|钟头)")
 
-# jieba POS flags that can be part of a place name (nouns, names, abbreviations; "村" is "zg").
-_NAME_FLAGS = frozenset({"n", "nr", "nr1", "nr2", "nrt", "nrfg", "ns", "nsf", "nt", "nz", "ng", "j", "zg"})
-# A candidate ending like this is a generic word ("回家乡"), not a name.
-_GENERIC_ENDINGS = tuple(sorted(GENERIC_PLACES - set(PLACE_SUFFIXES)))
-_LOCATIVES = ("里", "头", "边", "上", "下", "内", "外", "口", "前", "后")
-_CJK = re.compile(r"[\u4e00-\u9fff]+")
-
-_lock = threading.Lock()
-_jieba_posseg: Any = None
-_jionlp: Any = None
+warm_up = nlp.warm_up
 
 
 @dataclass(frozen=True)
 class ParsedRequest:
-    """A draft order parsed from free text; every field but `description` may be a guess."""
+    """A message read as a draft order; every field but `description` may be a guess.
 
-    category: str  # one of lexicon.CATEGORIES
-    when: tuple[datetime, datetime] | None  # wanted time window, in `now`'s time zone
-    phone: str | None  # a mobile as 11 digits, or a landline as written ("0419-1234567")
-    place: str | None  # a village/community/town name mentioned in the text
+    `kind`: "request", "small_talk", "task_update" or "correction" (`action` names the act of
+    the last three). `category` is the likeliest of `ranked` ((category, probability) pairs,
+    best first); `unsure` asks the intake to offer `alternatives` instead of guessing. `when` is
+    the wanted window in `now`'s zone; `when_precision` says how exactly it was named ("days",
+    "day", "part" of the day, "clock" or "clock_range"); `when_past` says it was over when said
+    ("今晚8点" at 21:58), and `when_next` is the same time a day later, to propose. `people`: volunteers
+    needed (1 unless the text says). `corrections`: for a correction, the fields it changes.
+    """
+
+    category: str
+    when: tuple[datetime, datetime] | None
+    phone: str | None
+    place: str | None
     urgent: bool
-    description: str  # the normalised text
+    description: str
+    kind: str = "request"
+    action: str | None = None
+    confidence: float = 0.0
+    unsure: bool = True
+    ranked: tuple[tuple[str, float], ...] = ()
+    when_past: bool = False
+    when_next: tuple[datetime, datetime] | None = None
+    when_precision: str | None = None
+    address: str | None = None
+    people: int = 1
+    task_ref: int | None = None
+    hours: float | None = None
+    corrections: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def alternatives(self) -> list[str]:
+        """The likeliest categories other than 其他, best first, at most three (for buttons)."""
+        return [c for c, p in self.ranked if c != OTHER][:3]
 
     def to_json_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict of the draft (times as ISO 8601 with offset)."""
+        """A JSON-ready dict of the reading (times as ISO 8601 with offset)."""
+
+        def window(w: tuple[datetime, datetime] | None) -> list[str] | None:
+            return [w[0].isoformat(), w[1].isoformat()] if w else None
+
         return {
+            "kind": self.kind,
+            "action": self.action,
             "category": self.category,
-            "when": [self.when[0].isoformat(), self.when[1].isoformat()] if self.when else None,
+            "confidence": round(self.confidence, 3),
+            "unsure": self.unsure,
+            "alternatives": [{"category": c, "score": round(p, 3)} for c, p in self.ranked if c != OTHER][:3],
+            "when": window(self.when),
+            "when_precision": self.when_precision,
+            "when_past": self.when_past,
+            "when_next": window(self.when_next),
             "phone": self.phone,
             "place": self.place,
+            "address": self.address,
+            "people": self.people,
             "urgent": self.urgent,
+            "task_ref": self.task_ref,
+            "hours": self.hours,
+            "corrections": self.corrections,
         }
-
-
-def _posseg() -> Any:
-    """jieba.posseg, with the dictionary loaded once (≈1 s) and jieba's chatter silenced."""
-    global _jieba_posseg
-    if _jieba_posseg is not None:  # fast path: no lock once loaded
-        return _jieba_posseg
-    with _lock:
-        if _jieba_posseg is None:
-            import jieba
-            import jieba.posseg
-
-            jieba.setLogLevel(logging.WARNING)
-            jieba.initialize()
-            _jieba_posseg = jieba.posseg
-    return _jieba_posseg
-
-
-def _jio() -> Any:
-    """jionlp, imported once; its import prints a banner to stdout, which we swallow."""
-    global _jionlp
-    if _jionlp is not None:
-        return _jionlp
-    with _lock:
-        if _jionlp is None:
-            # The banner would corrupt the console channel's output and a CLI's stdout.
-            with contextlib.redirect_stdout(io.StringIO()):
-                import jionlp
-
-            _jionlp = jionlp
-    return _jionlp
-
-
-def warm_up() -> None:
-    """Load jieba and jionlp now, so that the first user message is not the slow one."""
-    _words("预热")
-    _extract_when("明天上午", datetime.now().astimezone())
-
-
-def _words(text: str) -> list[tuple[str, str, int, int]]:
-    """jieba words of `text` as (word, POS flag, start, end) character offsets."""
-    out, pos = [], 0
-    for pair in _posseg().cut(text):
-        out.append((pair.word, pair.flag, pos, pos + len(pair.word)))
-        pos += len(pair.word)
-    return out
-
-
-# Keywords longest first, each with the categories it counts for: a longer keyword consumes its
-# characters, so "养老保险" counts for 理论宣讲 and not also "养老" for 助老助残.
-_KEYWORDS: list[tuple[str, list[tuple[str, float]]]] = sorted(
-    {
-        kw: [(cat, words[kw]) for cat, words in LEXICON.items() if kw in words]
-        for words in LEXICON.values()
-        for kw in words
-    }.items(),
-    key=lambda item: -len(item[0]),
-)
-
-
-def score_categories(text: str) -> dict[str, float]:
-    """Lexicon score per category for `text` (only categories with a hit appear)."""
-    text = normalize(text).lower()
-    return _score(text, _words(text))
-
-
-def _score(text: str, words: list[tuple[str, str, int, int]]) -> dict[str, float]:
-    """Scores of normalised, lower-cased `text` whose jieba `words` are given."""
-    consumed = [False] * len(text)
-    scores: dict[str, float] = {}
-    for kw, credits in _KEYWORDS:
-        if len(kw) == 1:
-            spans = [(s, e) for w, _, s, e in words if w == kw]
-        else:
-            spans = _occurrences(text, kw)
-        free = [(s, e) for s, e in spans if not any(consumed[s:e])]
-        for s, e in free:
-            consumed[s:e] = [True] * (e - s)
-        if free:  # a keyword counts once, however often it is repeated
-            for cat, weight in credits:
-                scores[cat] = scores.get(cat, 0.0) + weight
-    return scores
-
-
-def _occurrences(text: str, word: str) -> list[tuple[int, int]]:
-    """Non-overlapping (start, end) spans of `word` in `text`.
-
-    Plain `str.find`: a regex per keyword would overflow `re`'s compile cache (the lexicon has
-    hundreds of words) and recompile every pattern on every message — 40 ms a request.
-    """
-    spans, start = [], text.find(word)
-    while start != -1:
-        spans.append((start, start + len(word)))
-        start = text.find(word, start + len(word))
-    return spans
-
-
-def classify(text: str) -> str:
-    """The best-scoring category of `text`; 其他 when nothing matches or the top score is tied."""
-    return _best(score_categories(text))
-
-
-def _best(scores: dict[str, float]) -> str:
-    """The single top category of `scores`, or 其他."""
-    if not scores:
-        return OTHER
-    best = max(scores.values())
-    winners = [cat for cat, score in scores.items() if score == best]
-    # A tie means the text is really ambiguous: let a human pick rather than guess.
-    return winners[0] if len(winners) == 1 and best >= 1 else OTHER
-
-
-def _to_range(result: Any, tz: tzinfo | None) -> tuple[datetime, datetime] | None:
-    """A jionlp parse result as an aware (start, end), or None for deltas, periods and ±inf."""
-    if not isinstance(result, dict) or result.get("type") not in ("time_point", "time_span"):
-        return None
-    times = result.get("time")
-    if not (isinstance(times, list) and len(times) == 2):
-        return None
-    try:
-        start, end = (datetime.strptime(t, _JIO_FORMAT).replace(tzinfo=tz) for t in times)
-    except (TypeError, ValueError):  # open-ended spans come back as "-inf"/"inf"
-        return None
-    return (start, end) if start <= end else None
-
-
-def _parse_expression(expr: str, now: datetime) -> tuple[datetime, datetime] | None:
-    """Parse one time expression relative to `now`, preferring a window that is not over yet."""
-    jio = _jio()
-    # jionlp reads only the wall-clock fields of time_base; we re-attach now's zone ourselves.
-    base = now.replace(tzinfo=None)
-    for future in (False, True):
-        # ret_future=True is only a fallback: it pushes "下周" to the week after next, but
-        # fixes "周六上午9点" said on Saturday at 10:00 (→ next Saturday) and "12号" (→ next month).
-        try:
-            span = _to_range(jio.parse_time(expr, time_base=base, ret_future=future), now.tzinfo)
-        except Exception:  # jionlp raises ValueError (and worse) on text it cannot read
-            return None
-        if span is None:
-            return None
-        if span[1] >= now:
-            return span if span[1] - span[0] <= _MAX_SPAN else None
-    return None  # "昨天": a time in the past is not a wanted time
-
-
-def _extract_when(text: str, now: datetime) -> tuple[datetime, datetime] | None:
-    """The first future time window the text mentions, or None."""
-    try:
-        found = _jio().ner.extract_time(text, time_base=now.replace(tzinfo=None), with_parsing=False)
-    except Exception:
-        log.debug("jionlp.extract_time failed on %r", text, exc_info=True)
-        return None
-    for entity in found:
-        if entity.get("type") in ("time_point", "time_span"):
-            span = _parse_expression(entity["text"], now)
-            if span is not None:
-                return span
-    return None
 
 
 def _extract_phones(text: str) -> list[tuple[int, int, str]]:
     """Phone numbers in `text` as (start, end, normalised number), mobiles first."""
     try:
-        found = _jio().extract_phone_number(text, detail=True)
+        found = nlp.jio().extract_phone_number(text, detail=True)
     except Exception:
         log.debug("jionlp.extract_phone_number failed on %r", text, exc_info=True)
         return []
@@ -252,56 +134,12 @@ def _extract_phones(text: str) -> list[tuple[int, int, str]]:
     return mobiles + landlines
 
 
-def _is_name_part(word: str, flag: str, next_word: str, next_flag: str) -> bool:
-    """Whether a jieba word can be part of a place name, given the word after it."""
-    if not _CJK.fullmatch(word) or (word in GENERIC_PLACES and word not in PLACE_SUFFIXES):
-        return False  # "农村", "村里" end a name; a bare "社区"/"村" continues the one before it
-    if flag in _NAME_FLAGS:
-        return True
-    if flag in ("a", "b", "f") and len(word) == 1:
-        return True  # jieba splits off a leading 大/小/新/上/东 (大/城子/镇, 上/河村)
-    if flag == "s" and len(word) == 2 and not word.endswith(_LOCATIVES):
-        return True  # 河沿, but not 村里/东头/路边
-    if len(word) != 2:
-        return False
-    if flag == "m":  # 二道/沟村, 三道/岭村 — but not 很多/村
-        return next_flag in _NAME_FLAGS and next_word not in PLACE_SUFFIXES
-    # Names like 前进村, 胜利村, 红旗屯: a two-character word right before a bare suffix.
-    return flag in ("v", "vn", "a") and next_word in PLACE_SUFFIXES
-
-
-def _extract_place(words: list[tuple[str, str, int, int]]) -> str | None:
-    """A named place: name-like words ending in 村/屯/社区/镇/乡/街道/广场, else a region `ns` word."""
-    runs: list[list[str]] = [[]]
-    for i, (word, flag, _, _) in enumerate(words):
-        next_word, next_flag = words[i + 1][:2] if i + 1 < len(words) else ("", "")
-        if _is_name_part(word, flag, next_word, next_flag):
-            runs[-1].append(word)
-        elif runs[-1]:
-            runs.append([])
-    for run in runs:
-        # jieba splits names unpredictably (曹/家村, 黄土/坎镇/蓬莱/社区), so glue the run and
-        # keep the longest prefix that ends with a place suffix at a word boundary.
-        text, candidate = "", None
-        for word in run:
-            text += word
-            if text.endswith(PLACE_SUFFIXES):
-                candidate = text
-        if candidate and candidate not in GENERIC_PLACES and not candidate.endswith(_GENERIC_ENDINGS):
-            return candidate
-    for word, flag, _, _ in words:
-        # jieba tags landforms ("河沟") as ns too, so a lone ns word must look like a region name.
-        if flag == "ns" and (len(word) >= 3 or word.endswith(REGION_SUFFIXES)) and word not in GENERIC_PLACES:
-            return word
-    return None
-
-
 def _negated(text: str, start: int) -> bool:
     """Whether the word at `start` follows a negation ("不急", "不用着急")."""
     return any(text[max(0, start - len(neg)):start] == neg for neg in NEGATIONS)
 
 
-def _is_urgent(text: str, words: list[tuple[str, str, int, int]]) -> bool:
+def _is_urgent(text: str, words: list[nlp.Word]) -> bool:
     """Whether the text asks for haste (急, 紧急, 马上, 赶紧, 尽快, 救命…), not negated."""
     for marker in URGENT_WORDS:
         if len(marker) == 1:
@@ -314,21 +152,84 @@ def _is_urgent(text: str, words: list[tuple[str, str, int, int]]) -> bool:
     return False
 
 
-def parse_request(text: str, now: datetime) -> ParsedRequest:
-    """Parse a free-text service request into a draft, with times relative to aware `now`."""
+def _wanted(times: list[TimeMention]) -> TimeMention | None:
+    """The wanted time: the first one not denied ("不是明天"), not on a past day, not a season."""
+    for mention in times:
+        if not (mention.negated or mention.earlier) and mention.end - mention.start <= _MAX_SPAN:
+            return mention
+    return None
+
+
+def _when_next(mention: TimeMention | None) -> tuple[datetime, datetime] | None:
+    """For a time already over today ("今晚8点" at 22:00), the same time tomorrow."""
+    if mention is None or not mention.past or mention.precision == "days":
+        return None
+    later = shifted(mention, 1)
+    return later.start, later.end
+
+
+def parse_request(text: str, now: datetime, *, model: Learned | None = None) -> ParsedRequest:
+    """Read a message as a draft order, with times relative to aware `now`; `model` is the learned blend."""
     description = normalize(text)
-    phones = _extract_phones(description)
-    # Blank out phone numbers before looking for times, so digits are never read as a date.
-    time_text = list(description)
-    for start, end, _ in phones:
-        time_text[start:end] = " " * (end - start)
-    lowered = description.lower()
-    words = _words(lowered)
+    read = description[:MAX_TEXT]
+    phones = _extract_phones(read)
+    # Phone numbers and house numbers are blanked before times are read: digits are never a date.
+    masked = mask(read, [(s, e) for s, e, _ in phones])
+    lowered = read.lower()
+    words = nlp.words(lowered)
+    guess = guess_category(lowered, [w for w, _, _, _ in words], model)
+    times = find_times(masked, now)
+    wanted = _wanted(times)
+    when = (wanted.start, wanted.end) if wanted else festival_when(masked, now)
+    precision = wanted.precision if wanted else ("day" if when else None)
+    addresses = address_spans(masked)
+    address = masked[addresses[0][0]:addresses[0][1]].strip() if addresses else None
+    people = volunteers_needed(masked)
+    place = extract_place(words)
+    values = sum(e - s for s, e, _ in phones) + sum(e - s for s, e in addresses) + sum(
+        e - s for m in times for s, e in m.spans)
+    evidence = max((s for c, s in lexicon_scores(guess.keywords).items() if c != OTHER), default=0.0)
+    reading = read_kind(lowered, Found(time=bool(times), phone=bool(phones), address=bool(addresses),
+                                       place=place is not None, people=people is not None, evidence=evidence,
+                                       values_length=values))
+    corrections: dict[str, Any] = {}
+    if reading.kind == "correction":
+        corrections = corrections_in(masked, wanted, [p for _, _, p in phones], place, people)
     return ParsedRequest(
-        category=_best(_score(lowered, words)),
-        when=_extract_when("".join(time_text), now),
+        category=guess.category,
+        when=when,
         phone=phones[0][2] if phones else None,
-        place=_extract_place(words),
+        place=place,
         urgent=_is_urgent(lowered, words),
         description=description,
+        kind=reading.kind,
+        action=reading.action,
+        confidence=guess.confidence,
+        unsure=guess.unsure,
+        ranked=guess.ranked,
+        when_past=bool(wanted and wanted.past),
+        when_next=_when_next(wanted),
+        when_precision=precision,
+        address=address,
+        people=(people or 1) if reading.kind == "request" else (people or 0),
+        task_ref=parse_ref(read) if reading.kind == "task_update" else None,
+        hours=_hours(read) if reading.action == "complete" else None,
+        corrections=corrections,
     )
+
+
+def _hours(text: str) -> float | None:
+    """Hours a volunteer says the work took ("用了三个半小时", "前后弄了俩小时")."""
+    m = _HOURS.search(text)
+    return parse_hours(m.group(0).replace("俩", "两")) if m else None
+
+
+def score_categories(text: str) -> dict[str, float]:
+    """Lexicon score per category for `text` (only categories with a hit appear)."""
+    lowered = normalize(text).lower()
+    return lexicon_scores(guess_category(lowered, [w for w, _, _, _ in nlp.words(lowered)]).keywords)
+
+
+def classify(text: str) -> str:
+    """The best-scoring category of `text` by the lexicon; 其他 when nothing matches or the top score is tied."""
+    return best_or_other(score_categories(text))

@@ -84,3 +84,22 @@ def test_a_time_alone_has_no_title() -> None:
 def test_absurd_numbers_are_reported() -> None:
     assert parse_activity("周六上午9点 包饺子 限100000人", NOW).problems
     assert parse_activity("周六上午9点 包饺子 20小时", NOW).problems
+
+
+def test_ranges_in_chinese_numerals_set_the_length() -> None:
+    p = parse_activity("后天下午两点半到四点半 蓬莱社区 义诊", NOW)
+    assert (p.starts_at, p.ends_at) == (at(27, 14, 30), at(27, 16, 30))
+    assert (p.place, p.title) == ("蓬莱社区", "义诊")
+
+
+def test_a_name_between_the_day_and_the_hours() -> None:
+    p = parse_activity("这周六道德活动日 上午9点到11点 村文化广场", NOW)
+    assert (p.starts_at, p.ends_at) == (at(28, 9), at(28, 11))
+    assert (p.title, p.place) == ("道德活动日", "村文化广场")
+    assert not (p.when_vague or p.when_past)
+
+
+def test_a_weekday_already_begun_is_next_weeks() -> None:
+    saturday_morning = datetime(2026, 11, 28, 8, 30, tzinfo=TZ)
+    p = parse_activity("周六上午 村文化广场 包饺子", saturday_morning)
+    assert p.starts_at is not None and p.starts_at.date().isoformat() == "2026-12-05" and not p.when_past

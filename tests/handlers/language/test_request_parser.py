@@ -234,3 +234,14 @@ def test_description_is_normalised_text() -> None:
     p = parse_request("  家里　水管冻裂了，电话：１３８１２３４５６７８ ", NOW)
     assert p.description == "家里 水管冻裂了,电话:13812345678"
     assert isinstance(p, ParsedRequest)
+
+
+def test_json_has_kind_confidence_alternatives_and_people() -> None:
+    d = parse_request("明天下午需要两个人帮俺家搬个大衣柜 上三楼", NOW).to_json_dict()
+    assert d["kind"] == "request" and d["category"] == "生活帮扶" and d["people"] == 2
+    assert 0 < d["confidence"] <= 1 and d["alternatives"][0]["category"] == "生活帮扶"
+    assert d["place"] is None  # "上三楼" is where the wardrobe goes, not a place
+    assert d["when_precision"] == "part" and d["when_past"] is False
+    json.dumps(d, ensure_ascii=False)
+    small = parse_request("不用了", NOW).to_json_dict()
+    assert (small["kind"], small["action"]) == ("small_talk", "no")

@@ -1,0 +1,1 @@
+"""The intake's learning: labelled request examples and the trained category models."""
