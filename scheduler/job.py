@@ -4,7 +4,8 @@ A job that sends something on a schedule is described, not written out: *when* i
 (a `When`: what it owes as of an instant, and what lies ahead for `xinfeng jobs list`), *what
 it sends* (a delivery, `scheduler.delivery`), and its name. Each owed firing is an
 `Occurrence` named by (period, scope) — with the job, the sent-log's key — so a firing that
-exists was done, and a target claimed for a period is never claimed again.
+exists was done, and a target claimed for a period is never claimed again. Nothing that fell
+due before the installation first ran is owed (`storage.scheduling.installation`).
 `scheduler.fire.Scheduled` runs every description the same way.
 """
 
@@ -16,6 +17,7 @@ from typing import Any, Protocol
 
 from storage.db import Session
 from storage.scheduling.firings import fired_scopes
+from storage.scheduling.installation import first_run
 from storage.scheduling.leases import Fence, check_fence
 from storage.scheduling.recurrence import Recurrence, period_of
 
@@ -85,8 +87,14 @@ class When(Protocol):
 
 
 async def still_owed(session: Session, job: str, when: When, now: datetime, tz: tzinfo) -> list[Occurrence]:
-    """The firings a job owes as of `now` that nobody has fired yet."""
-    owed = await when.owed(session, now, tz)
+    """The firings a job owes as of `now` that nobody has fired yet, none from before the installation ran.
+
+    A new installation owes nothing for periods before it existed: no report of last month,
+    no digest of last week. Before the first run is recorded (`xinfeng jobs list` on a fresh
+    database) the first run is taken to be `now`.
+    """
+    since = await first_run(session) or now
+    owed = [o for o in await when.owed(session, now, tz) if o.due >= since]
     done = await fired_scopes(session, job, [o.period for o in owed])
     return [o for o in owed if (o.period, o.scope) not in done]
 

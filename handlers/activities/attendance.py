@@ -3,7 +3,8 @@
 A volunteer checks in with the short code the captain shows on site (on Telegram, a shared
 location near the activity also works) and checks out when leaving; hours are the time
 between, capped at the activity's length. The captain verifies them — all at once or
-person by person, correcting where needed — and only verified hours reach the ledger.
+person by person, correcting where needed — and only verified hours reach the ledger; hours
+given again for someone already verified correct them (the ledger gets the difference).
 Nobody checked in by start + 30 min is a no-show (`mark_no_shows_due`, run by the
 scheduler); the captain can undo that. The changes themselves are the domain actions in
 `handlers.activities.actions.attendance`; this module parses the commands and answers.
@@ -18,11 +19,14 @@ from typing import Any
 
 from handlers.activities.actions.attendance import (
     BatchVerdict,
+    HoursCorrected,
     HoursVerdict,
     Verdict,
     check_in,
     check_out,
+    correct_hours,
     mark_no_shows,
+    points_change_text,
     undo_no_show,
     verify_all_hours,
     verify_hours,
@@ -188,7 +192,7 @@ async def _show_sheet(ctx: Context, activity: Activity) -> None:
 
 @router.command("核时", "/verify")
 async def verify(ctx: Context, args: str) -> None:
-    """The captain lists (核时 #3), verifies all (核时 #3 全部) or sets one person's hours (核时 #3 张三 2小时)."""
+    """The captain lists (核时 #3), verifies all (核时 #3 全部), or sets or corrects one's hours (核时 #3 张三 2小时)."""
     parts = args.split()
     if len(parts) <= 1:
         activity = await _led_activity(ctx, args, "核时 #活动号", "核时 #3 全部")
@@ -211,6 +215,15 @@ async def verify(ctx: Context, args: str) -> None:
             return
         hours = Decimal(str(parsed))
     verdict = await verify_hours(ctx.act, activity=activity, name=name, hours=hours)
+    if isinstance(verdict, HoursVerdict) and verdict.verdict is Verdict.already and hours is not None:
+        # Verified before: the hours given correct them (a ledger row for the difference).
+        corrected = await correct_hours(ctx.act, activity=activity, name=name, hours=hours)
+        if isinstance(corrected, HoursCorrected):
+            ctx.reply(f"已把 {name} 在{aref(activity.id)} 的时长从 {hours_text(corrected.corrected.before)} 小时更正为 "
+                      f"{hours_text(corrected.corrected.after)} 小时{points_change_text(corrected.corrected)}"
+                      f"已告诉{name}。")
+            return
+        verdict = corrected
     ctx.reply(verdict.reason if isinstance(verdict, Refused) else _verdict_text(activity, name, verdict))
 
 
@@ -229,7 +242,9 @@ def _verdict_text(activity: Activity, name: str, verdict: HoursVerdict) -> str:
     return {
         Verdict.verified: f"已核定 {name} 在{a} 的时长：{hours_text(verdict.hours)} 小时。",
         Verdict.not_listed: f"{name} 不在{a} 的报名名单上。发送「核时 #{n}」查看名单。",
-        Verdict.already: f"{name} 在{a} 的时长已核定为 {hours_text(verdict.hours)} 小时，不能再改。",
+        Verdict.already: f"{name} 在{a} 的时长已核定为 {hours_text(verdict.hours)} 小时。要更正请写上小时数："
+                         f"核时 #{n} {name} 2小时",
+        Verdict.unchanged: f"{name} 在{a} 的时长本来就是 {hours_text(verdict.hours)} 小时，没有改动。",
         Verdict.no_show: f"{name} 被记为缺席。如果他/她来了，请先发：撤销缺席 #{n} {name}",
         Verdict.needs_hours: f"{name} 还没有签到签退的时长，请写上小时数：核时 #{n} {name} 2小时",
         Verdict.over_cap: f"时长不能超过活动时长 {hours_text(verdict.hours)} 小时。",

@@ -1,4 +1,4 @@
-"""Tables for projects (志愿服务项目) and activities (活动) with their sign-ups.
+"""Tables for projects (志愿服务项目) and activities (活动) with their sign-ups and hours corrections.
 
 The activities feature owns and extends these; the scheduler reads `Activity` for the moral
 activity day and reminders.
@@ -107,3 +107,23 @@ class ActivitySignup(Base):
         UniqueConstraint("activity_id", "volunteer_id"),
         Index("ix_activity_signups_queue", "activity_id", "status", "seq"),
     )
+
+
+class HoursCorrection(Base):
+    """A captain's correction of hours already verified (核时 again): from, to, by whom, when.
+
+    History is never edited: the hours ledger gets a row of its own for the difference (source
+    "hours_correction", this id), and `points` is what that difference is worth at the rate of
+    the day — what the points ledger follows (`storage.activities.corrections`).
+    """
+
+    __tablename__ = "hours_corrections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    signup_id: Mapped[int] = mapped_column(ForeignKey("activity_signups.id"), index=True)
+    from_hours: Mapped[Decimal] = mapped_column(Numeric(6, 2))
+    to_hours: Mapped[Decimal] = mapped_column(Numeric(6, 2))
+    # Negative when the hours went down: points to take back.
+    points: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    corrected_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    corrected_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -126,3 +126,18 @@ class SchedulerLease(Base):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     renewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
+
+
+class Installation(Base):
+    """This installation's one row: when it first ran — nothing that fell due before then is owed.
+
+    Written once: by the first scheduler run (`storage.scheduling.installation.record_first_run`),
+    or by migration 0007 for a database that already had a history (its earliest record), so an
+    upgraded installation keeps what it was owed and a new one sends nothing for periods before it.
+    """
+
+    __tablename__ = "installation"
+
+    # Always 1: the primary key makes a second row — a second "first run" — impossible.
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    first_run_at: Mapped[datetime] = mapped_column(UTCDateTime)

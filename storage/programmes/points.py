@@ -2,11 +2,12 @@
 
 Points follow from hours: `storage.tasks.hours.credit_hours` calls `award_for_hours` for each new
 hours entry, in the same transaction, at the rate of the volunteer's home unit (the nearest
-`PointsRule` up the tree, default 1 per hour). A redemption is two conditional UPDATEs in one
-savepoint — stock first (`stock >= n`), then balance (`balance >= cost`) — so two shopkeepers
-racing for the last item cannot both win and no balance or stock ever goes below zero, on
-SQLite (writers queue) or PostgreSQL (row locks). Functions take the session as a keyword
-argument and leave committing to the caller.
+`PointsRule` up the tree, default 1 per hour); a correction of verified hours moves them by
+`adjust`, which may take points back but never below a zero balance. A redemption is two
+conditional UPDATEs in one savepoint — stock first (`stock >= n`), then balance (`balance >=
+cost`) — so two shopkeepers racing for the last item cannot both win and no balance or stock
+ever goes below zero, on SQLite (writers queue) or PostgreSQL (row locks). Functions take the
+session as a keyword argument and leave committing to the caller.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import HoursEntry, OrgUnit, Person
+from storage.models.activities import ActivitySignup, HoursCorrection
 from storage.models.points import (
     Goods,
     PointsAccount,
@@ -34,6 +36,8 @@ from storage.people.network import in_subtree
 from storage.sql import path_ids
 
 DEFAULT_RATE = Decimal(1)
+# Hours-ledger sources that come from activities (`storage.activities`): named by the activity in 积分.
+HOURS_FROM_ACTIVITY, HOURS_CORRECTION = "activity_signup", "hours_correction"
 CENT = Decimal("0.01")
 # No 0/O, 1/I/L: the code is read out at a shop counter and typed by the shopkeeper.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -67,7 +71,7 @@ class HistoryLine:
     delta: Decimal
     balance_after: Decimal
     source_type: str
-    # hours: the hours entry's own source ("task"/"activity"), its id and the hours;
+    # hours: where they came from ("task", "activity", "activity_correction"), its number and the hours;
     # redemption: the goods name, quantity and the shop's unit name.
     what: str
     ref_id: int | None
@@ -176,14 +180,42 @@ async def _add(session: AsyncSession, person_id: int, delta: Decimal, source_typ
     return entry
 
 
+async def rate_for(*, session: AsyncSession, person_id: int) -> Decimal:
+    """Points per hour for a volunteer: the rule of their home unit."""
+    unit_id = (await session.execute(select(Person.org_unit_id).where(Person.id == person_id))).scalar()
+    rate, _ = await effective_rule(session=session, unit_id=unit_id)
+    return rate
+
+
 async def award_for_hours(*, session: AsyncSession, entry: HoursEntry) -> PointsEntry | None:
     """Award the points for one credited hours entry, once; None if nothing is due or already done."""
-    unit_id = (await session.execute(select(Person.org_unit_id).where(Person.id == entry.volunteer_id))).scalar()
-    rate, _ = await effective_rule(session=session, unit_id=unit_id)
-    points = (Decimal(entry.hours) * rate).quantize(CENT)
+    points = (Decimal(entry.hours) * await rate_for(session=session, person_id=entry.volunteer_id)).quantize(CENT)
     if points <= 0:
         return None
     return await _add(session, entry.volunteer_id, points, "hours", entry.id, entry.credited_at)
+
+
+async def adjust(
+    *, session: AsyncSession, person_id: int, wanted: Decimal, source_type: str, source_id: int, now: datetime
+) -> tuple[Decimal, Decimal]:
+    """Add `wanted` points, or take them back when negative, as one ledger row; returns (applied, balance).
+
+    The balance never goes below zero: what was already spent cannot be taken back, so a
+    take-back stops at the balance (the caller says what is still owed). The account row is
+    read locked, so a redemption at the counter meanwhile waits rather than spending the same
+    points. Nothing is written when nothing changes.
+    """
+    await ensure_account(session=session, person_id=person_id, now=now)
+    held = Decimal((await session.execute(
+        select(PointsAccount.balance).where(PointsAccount.person_id == person_id).with_for_update()
+    )).scalar_one())
+    applied = Decimal(wanted).quantize(CENT) if wanted >= 0 else max(Decimal(wanted).quantize(CENT), -held)
+    if applied == 0:
+        return Decimal(0), held
+    entry = await _add(session, person_id, applied, source_type, source_id, now)
+    if entry is None:  # this source was adjusted already
+        return Decimal(0), await balance(session=session, person_id=person_id)
+    return applied, Decimal(entry.balance_after)
 
 
 # ---------------------------------------------------------------- goods and redemption
@@ -292,12 +324,13 @@ async def history(*, session: AsyncSession, person_id: int, limit: int = 5) -> l
     reds = {r.id: (r, g, u) for r, g, u in (await session.execute(
         select(Redemption, Goods, OrgUnit).join(Goods, Goods.id == Redemption.goods_id)
         .join(OrgUnit, OrgUnit.id == Goods.org_unit_id).where(Redemption.id.in_(red_ids)))).all()} if red_ids else {}
+    activity_of = await _activities_of(session, list(hours.values()))
     lines = []
     for e in entries:
         if e.source_type == "hours" and e.source_id in hours:
             h = hours[e.source_id]
-            lines.append(HistoryLine(e.created_at, e.delta, e.balance_after, e.source_type, h.source_type,
-                                     h.source_id, h.hours))
+            what, ref = activity_of.get(h.id, (h.source_type, h.source_id))
+            lines.append(HistoryLine(e.created_at, e.delta, e.balance_after, e.source_type, what, ref, h.hours))
         elif e.source_type == "redemption" and e.source_id in reds:
             r, g, u = reds[e.source_id]
             lines.append(HistoryLine(e.created_at, e.delta, e.balance_after, e.source_type, g.name, r.id,
@@ -306,3 +339,25 @@ async def history(*, session: AsyncSession, person_id: int, limit: int = 5) -> l
             lines.append(HistoryLine(e.created_at, e.delta, e.balance_after, e.source_type, e.source_type,
                                      e.source_id, None))
     return lines
+
+
+async def _activities_of(session: AsyncSession, entries: list[HoursEntry]) -> dict[int, tuple[str, int]]:
+    """For hours entries from activities: ("activity", its number), or ("activity_correction", its number).
+
+    A volunteer knows 「活动 #3」, not the sign-up row behind it.
+    """
+    signups = {h.id: h.source_id for h in entries if h.source_type == HOURS_FROM_ACTIVITY}
+    corrections = {h.id: h.source_id for h in entries if h.source_type == HOURS_CORRECTION}
+    found: dict[int, tuple[str, int]] = {}
+    if signups:
+        activity = dict((await session.execute(select(ActivitySignup.id, ActivitySignup.activity_id)
+                                                .where(ActivitySignup.id.in_(set(signups.values()))))).all())
+        found.update({hid: ("activity", activity[sid]) for hid, sid in signups.items() if sid in activity})
+    if corrections:
+        corrected = dict((await session.execute(
+            select(HoursCorrection.id, ActivitySignup.activity_id)
+            .join(ActivitySignup, ActivitySignup.id == HoursCorrection.signup_id)
+            .where(HoursCorrection.id.in_(set(corrections.values()))))).all())
+        found.update({hid: ("activity_correction", corrected[cid]) for hid, cid in corrections.items()
+                      if cid in corrected})
+    return found

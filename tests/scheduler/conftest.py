@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from storage.models import OutboxMessage, TeamGroup
 from storage.models.activities import Activity, ActivitySignup
+from storage.scheduling.installation import record_first_run
 from storage.scheduling.recurrence import Recurrence
 from storage.scheduling.rules import MORAL_DAY, set_rule
 
@@ -83,9 +84,14 @@ _TEAM_UNIT = {"KJ": "BP", "WY": "BP", "ZH": "CG", "PLD": "PL", "TJD": "TJC"}
 
 @pytest.fixture
 async def world(chat) -> World:
-    """北票 with the moral day on the 5th at 08:00 (set now), and the 科技服务队 group bound."""
+    """北票 with the moral day on the 5th at 08:00 (set now), and the 科技服务队 group bound.
+
+    The installation has run since then (its first run is recorded), so a test that first runs
+    the jobs days later sees what fell due meanwhile as owed, as after downtime.
+    """
     chat.clock.set(at(11, 28, 9))
     async with chat.sessions() as s:
+        await record_first_run(s, chat.clock.now())
         await set_rule(session=s, unit_id=chat.ids["BP"], job=MORAL_DAY, recurrence=Recurrence(hour=8, day_of_month=5),
                        now=chat.clock.now())
         s.add(TeamGroup(team_id=chat.ids["KJ"], platform="test", chat_id="g-kj", title="科技服务队群"))

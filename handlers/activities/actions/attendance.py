@@ -1,9 +1,9 @@
-"""Attendance and the hours it earns: 签到, 签退, 核时, 撤销缺席, and the no-show sweep.
+"""Attendance and the hours it earns: 签到, 签退, 核时 (and its correction), 撤销缺席, and the no-show sweep.
 
 Volunteers check themselves in and out; the activity's captain (or an admin over its team)
-verifies hours — which only then reach the ledger, and the volunteer is told — and undoes a
-no-show. The scheduler marks no-shows through `mark_no_shows` with no actor and tells the
-captains. Refusals (a wrong code, someone else's activity) are audited and change nothing.
+verifies hours — which only then reach the ledger, and the volunteer is told — corrects them
+afterwards (a ledger row for the difference; points follow), and undoes a no-show. The
+scheduler marks no-shows through `mark_no_shows` with no actor and tells the captains. Refusals (a wrong code, someone else's activity) are audited and change nothing.
 """
 
 from __future__ import annotations
@@ -17,9 +17,12 @@ from handlers.activities.texts import aref
 from handlers.core.act import Act, Refused, domain_action
 from handlers.core.rights import may_lead
 from handlers.core.texts import hours_text
+from handlers.programmes.cards import points_text
 from storage.activities import attendance as ledger
-from storage.activities.activities import roster
+from storage.activities import corrections
+from storage.activities.activities import CENT, roster
 from storage.activities.attendance import CheckOutcome, CheckResult, length_hours
+from storage.activities.corrections import Corrected
 from storage.db import load
 from storage.models import Person, Team
 from storage.models.activities import Activity, ActivitySignup
@@ -39,7 +42,8 @@ class Verdict(enum.Enum):
     needs_hours = "needs_hours"  # never checked out, and the captain gave no hours
     over_cap = "over_cap"  # more than the activity's length (`hours` is the cap)
     not_started = "not_started"
-    failed = "failed"  # verified by someone else a moment ago
+    failed = "failed"  # verified (or corrected) by someone else a moment ago
+    unchanged = "unchanged"  # a correction to the hours already verified
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,14 @@ class HoursVerdict:
 
     verdict: Verdict
     hours: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class HoursCorrected:
+    """Verified hours corrected: whose, and how the hours and points moved."""
+
+    person: Person
+    corrected: Corrected
 
 
 @dataclass(frozen=True)
@@ -133,6 +145,58 @@ async def verify_hours(act: Act, *, activity: Activity, name: str, hours: Decima
     if not await _credit(act, activity, signup, person, hours):
         return HoursVerdict(Verdict.failed)
     return HoursVerdict(Verdict.verified, hours)
+
+
+@domain_action("hours_correct")
+async def correct_hours(act: Act, *, activity: Activity, name: str,
+                        hours: Decimal) -> HoursCorrected | HoursVerdict | Refused:
+    """Correct hours already verified (核时 #3 张三 3小时 again): the ledger and points follow the difference."""
+    team = await _team_led(act, activity, "hours_correct", "更正时长")
+    if isinstance(team, Refused):
+        return team
+    match = [(s, p) for s, p in await roster(session=act.session, activity_id=activity.id)
+             if p.name == name and s.status == "signed"]
+    if not match:
+        return HoursVerdict(Verdict.not_listed)
+    signup, person = match[0]
+    if not signup.verified or signup.hours is None:
+        return HoursVerdict(Verdict.failed)
+    before, hours = Decimal(signup.hours).quantize(CENT), hours.quantize(CENT)
+    cap = length_hours(activity)
+    if hours > cap:
+        return HoursVerdict(Verdict.over_cap, cap)
+    if hours == before:
+        return HoursVerdict(Verdict.unchanged, before)
+    corrected = await corrections.correct_hours(session=act.session, signup_id=signup.id, before=before,
+                                                hours=hours, by_id=act.actor_id, now=act.now)
+    if corrected is None:
+        return HoursVerdict(Verdict.failed)
+    act.audit("hours_correct", "activity", activity.id, volunteer_id=person.id, before=str(corrected.before),
+              after=str(corrected.after), points_due=str(corrected.points_due),
+              points_applied=str(corrected.points_applied), points_owed=str(corrected.points_owed))
+    by = act.actor.name if act.actor is not None else "队长"
+    await act.notify.person(person, f"您在{aref(activity.id)}【{activity.title}】的志愿时长已由{by}从 "
+                                    f"{hours_text(corrected.before)} 小时更正为 {hours_text(corrected.after)} 小时"
+                                    f"{points_change_text(corrected)}", ref=f"activity:{activity.id}")
+    return HoursCorrected(person, corrected)
+
+
+def points_change_text(corrected: Corrected) -> str:
+    """How a correction moved the volunteer's points, said to them (and to the captain)."""
+    applied, owed = corrected.points_applied, corrected.points_owed
+    if owed > 0:  # the balance ran out: what was spent cannot be taken back
+        return (f"。积分应扣回 {points_text(owed - applied)}，已用掉的扣不回，实扣 {points_text(-applied)}"
+                f"（积分不会扣成负数）。")
+    settled = corrected.points_due - applied  # points an earlier correction could not take back, settled now
+    if settled > 0:
+        change = f"积分 +{points_text(applied)}" if applied > 0 else (
+            f"积分 {points_text(applied)}" if applied < 0 else "积分不变")
+        return f"，{change}（上次没能扣回的 {points_text(settled)} 积分在这次抵扣）。"
+    if applied > 0:
+        return f"，积分 +{points_text(applied)}。"
+    if applied < 0:
+        return f"，积分 {points_text(applied)}。"
+    return "。"
 
 
 async def verify_all_hours(act: Act, *, activity: Activity) -> BatchVerdict | Refused:

@@ -63,6 +63,21 @@ async def _verify(chat) -> None:
     assert "已核定 姜兆彤" in chat.last_to("陈刚", await chat.send("陈刚", "核时 #1 姜兆彤"))
 
 
+async def _correct(chat) -> None:
+    await _verify(chat)
+    assert "更正为 1 小时" in chat.last_to("陈刚", await chat.send("陈刚", "核时 #1 姜兆彤 1小时"))
+
+
+async def _cancel_activity(chat) -> None:
+    await _signup(chat)
+    assert "已取消活动 #1" in chat.last_to("陈刚", await chat.send("陈刚", "取消活动 #1 下雨"))
+
+
+async def _move_activity(chat) -> None:
+    await _signup(chat)
+    assert "已改到" in chat.last_to("陈刚", await chat.send("陈刚", "改期 #1 明天上午10点"))
+
+
 async def _undo(chat) -> None:
     await _no_show(chat)
     assert "已撤销 刘农技" in chat.last_to("陈刚", await chat.send("陈刚", "撤销缺席 #1 刘农技"))
@@ -94,6 +109,9 @@ SCENARIOS: dict[str, Callable[..., Awaitable[None]]] = {
     "checkin": _checked_in,
     "checkout": _checked_out,
     "verify_hours": _verify,
+    "hours_correct": _correct,
+    "activity_cancel": _cancel_activity,
+    "activity_move": _move_activity,
     "undo_no_show": _undo,
     "no_show": _no_show,
     "broadcast": _says("陈刚", "广播 明天上午9点在村文化广场集合", "已广播到「科技服务队」"),

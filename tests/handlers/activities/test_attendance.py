@@ -14,6 +14,7 @@ from handlers.activities.attendance import mark_no_shows_due
 from handlers.core.messages import InboundMessage, Media
 from storage.models import AuditEntry, HoursEntry
 from storage.models.activities import Activity, ActivitySignup
+from storage.programmes.points import redeem, stock_goods
 
 
 async def _activity(chat, extra: str = "", when: str = "今天上午10点") -> str:
@@ -38,10 +39,14 @@ async def _location(chat, name: str, ref: str):
 
 
 async def _ledger(chat) -> dict[int, Decimal]:
+    """Each volunteer's verified hours: credited rows plus the rows of any corrections."""
     async with chat.sessions() as s:
         rows = (await s.execute(select(HoursEntry))).scalars().all()
-    assert all(r.source_type == "activity_signup" for r in rows)
-    return {r.volunteer_id: r.hours for r in rows}
+    assert all(r.source_type in ("activity_signup", "hours_correction") for r in rows)
+    totals: dict[int, Decimal] = {}
+    for r in rows:
+        totals[r.volunteer_id] = totals.get(r.volunteer_id, Decimal(0)) + Decimal(r.hours)
+    return totals
 
 
 async def test_check_in_out_and_the_captain_verifies_all(chat) -> None:
@@ -83,9 +88,11 @@ async def test_a_captain_corrects_one_person_within_the_activity_length(chat) ->
     assert "不能超过活动时长 2 小时" in chat.last_to("陈刚", await chat.send("陈刚", "核时 #1 姜兆彤 3小时"))
     out = await chat.send("陈刚", "核时 #1 姜兆彤 一个半小时")
     assert "已核定 姜兆彤 在活动 #1 的时长：1.5 小时" in chat.last_to("陈刚", out)
-    assert "不能再改" in chat.last_to("陈刚", await chat.send("陈刚", "核时 #1 姜兆彤 2小时"))
+    # Hours given again for someone already verified correct them (issue 14): a ledger row for the difference.
+    out = await chat.send("陈刚", "核时 #1 姜兆彤 2小时")
+    assert "从 1.5 小时更正为 2 小时" in chat.last_to("陈刚", out)
     assert "不在活动 #1 的报名名单上" in chat.last_to("陈刚", await chat.send("陈刚", "核时 #1 王大娘 2小时"))
-    assert await _ledger(chat) == {chat.ids["姜兆彤"]: Decimal("1.50")}
+    assert await _ledger(chat) == {chat.ids["姜兆彤"]: Decimal("2.00")}
     async with chat.sessions() as s:
         entry = (await s.execute(select(AuditEntry).where(AuditEntry.action == "verify_hours"))).scalar_one()
         assert entry.detail["corrected"] == "0.50" and entry.detail["hours"] == "1.50"
@@ -175,3 +182,38 @@ async def test_beneficiaries_feed_the_project_figures(chat) -> None:
     assert "受益 30 人" in chat.last_to("陈刚", await chat.send("陈刚", "受益 #1 30人"))
     listing = chat.last_to("中心管理员", await chat.send("中心管理员", "项目"))
     assert "周末文化广场（北票市新时代文明实践中心）活动 1 场，受益 30 人" in listing
+
+
+async def test_verified_hours_corrected_up_and_down_with_points_following(chat) -> None:
+    await _activity(chat, extra=" 3小时")  # 10:00–13:00
+    chat.clock.advance(hours=4)  # 13:00
+    assert "已核定 姜兆彤 在活动 #1 的时长：2 小时" in chat.last_to("陈刚", await chat.send("陈刚", "核时 #1 姜兆彤 2小时"))
+    out = await chat.send("陈刚", "核时 #1 姜兆彤 3小时")
+    assert chat.last_to("陈刚", out) == "已把 姜兆彤 在活动 #1 的时长从 2 小时更正为 3 小时，积分 +1。已告诉姜兆彤。"
+    assert chat.last_to("姜兆彤", out) == "您在活动 #1【包饺子】的志愿时长已由陈刚从 2 小时更正为 3 小时，积分 +1。"
+    assert "本来就是 3 小时" in chat.last_to("陈刚", await chat.send("陈刚", "核时 #1 姜兆彤 3小时"))
+    assert "不能超过活动时长 3 小时" in chat.last_to("陈刚", await chat.send("陈刚", "核时 #1 姜兆彤 4小时"))
+    assert "要更正请写上小时数" in chat.last_to("陈刚", await chat.send("陈刚", "核时 #1 姜兆彤"))
+    assert "只有「科技服务队」的队长或管理员可以核时" in chat.last_to(
+        "刘农技", await chat.send("刘农技", "核时 #1 姜兆彤 1小时"))
+    points = chat.last_to("姜兆彤", await chat.send("姜兆彤", "积分"))
+    assert "您的积分：3" in points and "+2 活动 #1 服务 2 小时" in points
+
+    # The three points are spent at the shop; then the hours go down to one.
+    async with chat.sessions() as s:
+        goods = await stock_goods(session=s, org_unit_id=chat.ids["BP"], name="毛巾", price=3, added=1,
+                                  now=chat.clock.now())
+        await redeem(session=s, person_id=chat.ids["姜兆彤"], goods_id=goods.id, quantity=1, shopkeeper_id=None,
+                     now=chat.clock.now())
+        await s.commit()
+    out = await chat.send("陈刚", "核时 #1 姜兆彤 1小时")
+    assert chat.last_to("陈刚", out) == ("已把 姜兆彤 在活动 #1 的时长从 3 小时更正为 1 小时。积分应扣回 2，已用掉的扣不回，"
+                                        "实扣 0（积分不会扣成负数）。已告诉姜兆彤。")
+    assert "更正为 1 小时。积分应扣回 2" in chat.last_to("姜兆彤", out)
+    assert "志愿时长：1 小时" in chat.last_to("姜兆彤", await chat.send("姜兆彤", "我的"))
+    assert await _ledger(chat) == {chat.ids["姜兆彤"]: Decimal("1.00")}
+    async with chat.sessions() as s:
+        entries = (await s.execute(select(AuditEntry).where(AuditEntry.action == "hours_correct")
+                                   .order_by(AuditEntry.id))).scalars().all()
+        assert [(e.detail["before"], e.detail["after"], e.detail["points_owed"]) for e in entries] == [
+            ("2.00", "3.00", "0.00"), ("3.00", "1.00", "2.00")]

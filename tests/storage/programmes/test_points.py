@@ -16,6 +16,7 @@ from storage.programmes.points import (
     CODE_ALPHABET,
     RedeemResult,
     account_by_code,
+    adjust,
     balance,
     effective_rule,
     ensure_account,
@@ -105,6 +106,29 @@ async def test_points_roll_back_with_the_hours_they_came_from(sessions, clock) -
     async with sessions() as s:
         assert (await s.execute(select(func.count(PointsEntry.id)))).scalar_one() == 0
         assert await balance(session=s, person_id=ids["va"]) == 0
+
+
+async def test_an_adjustment_takes_points_back_only_down_to_zero(sessions, clock) -> None:
+    ids = await _network(sessions, clock)
+    await _give(sessions, clock, ids["va"], "2", 1)
+    async with sessions() as s:
+        # More than the balance: it stops at zero and says how far it went.
+        assert await adjust(session=s, person_id=ids["va"], wanted=Decimal(-5), source_type="hours", source_id=100,
+                            now=clock.now()) == (Decimal(-2), Decimal(0))
+        assert await adjust(session=s, person_id=ids["va"], wanted=Decimal(-1), source_type="hours", source_id=101,
+                            now=clock.now()) == (Decimal(0), Decimal(0))
+        assert await adjust(session=s, person_id=ids["va"], wanted=Decimal("1.5"), source_type="hours",
+                            source_id=102, now=clock.now()) == (Decimal("1.5"), Decimal("1.5"))
+        # The same source again moves nothing.
+        assert await adjust(session=s, person_id=ids["va"], wanted=Decimal(3), source_type="hours", source_id=102,
+                            now=clock.now()) == (Decimal(0), Decimal("1.5"))
+        await s.commit()
+    async with sessions() as s:
+        rows = (await s.execute(select(PointsEntry.delta, PointsEntry.balance_after, PointsEntry.source_id)
+                                .order_by(PointsEntry.id))).all()
+        # A row for each change that moved the balance, none for the one that could not.
+        assert [tuple(r) for r in rows] == [(Decimal(2), Decimal(2), 1), (Decimal(-2), Decimal(0), 100),
+                                            (Decimal("1.5"), Decimal("1.5"), 102)]
 
 
 async def _shop(sessions, clock, ids, stock: int, price: int = 5) -> int:
