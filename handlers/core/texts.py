@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from handlers.language.textnorm import normalize
 
 STATUS_ZH = {
@@ -35,14 +37,72 @@ def mask_phone(phone: str | None) -> str:
     return phone[:3] + "****" + phone[-4:] if len(phone) >= 7 else "****"
 
 
-def mask_phones_in(text: str, phone: str | None) -> str:
-    """The request text with its contact number masked, for people who may not see it."""
-    import re
+# Full-width digits, letters and punctuation fold to ASCII one character for one, so a pattern
+# found in the folded text masks the same characters of the text as typed.
+_FOLD = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20, 0x2014: 0x2D, 0x2013: 0x2D}
+_SEP = r"[-\s.]?"
+# A mobile (139 0000 0901, 139-0000-0901, +86 139…), a landline with its area code
+# (0421-1234567, (0421)1234567), and any other run of seven or more digits (a phone or an ID).
+_PHONES = re.compile(
+    rf"(?<!\d)(?:\+?86{_SEP})?(1[3-9]\d){_SEP}(\d{{4}}){_SEP}(\d{{4}})(?!\d)"
+    rf"|(?<!\d)\(?(0\d{{2,3}})\)?{_SEP}(\d{{3,4}}){_SEP}(\d{{4}})(?!\d)"
+    r"|(?<!\d)\d{7,}(?!\d)"
+)
+_NUM = r"(?:\d+|[一二三四五六七八九十两零〇]+)"
+# House numbers: building, unit, floor, room, yard, a street's number — "3号楼2单元501", "建设街12号", "5号院".
+# A bare "12号" is a house number only after a street ("建设街12号"); elsewhere it is a date ("5号来").
+_ADDRESS = re.compile(
+    rf"{_NUM}\s*(?:号楼|栋|幢|号院|单元|层|楼|室)"
+    rf"|(?<=[街路巷道弄里屯])\s*{_NUM}\s*号"
+    rf"|(?<=单元)\s*\d{{2,4}}(?:室)?"
+)
 
-    text = re.sub(r"(1[3-9]\d)\d{4}(\d{4})", r"\1****\2", text)
-    if phone:
-        text = text.replace(phone, mask_phone(phone))
-    return text
+
+def _masked_spans(folded: str) -> list[tuple[int, int, str]]:
+    """(start, end, replacement) of every phone and house number in the folded text."""
+    spans: list[tuple[int, int, str]] = []
+    for m in _PHONES.finditer(folded):
+        if m.group(1):
+            spans.append((m.start(), m.end(), f"{m.group(1)}****{m.group(3)}"))
+        elif m.group(4):
+            spans.append((m.start(), m.end(), f"{m.group(4)}-****{m.group(6)[-2:]}"))
+        else:
+            spans.append((m.start(), m.end(), "*" * 7))
+    taken = [False] * len(folded)
+    for s, e, _ in spans:
+        taken[s:e] = [True] * (e - s)
+    for m in _ADDRESS.finditer(folded):
+        if any(taken[m.start():m.end()]):
+            continue
+        spans.append((m.start(), m.end(), re.sub(_NUM, "*", folded[m.start():m.end()])))
+    return sorted(spans)
+
+
+def mask_private(text: str, phone: str | None = None) -> str:
+    """The text with phones (any format) and house numbers masked, for people who may not see them yet.
+
+    PRODUCT.md §3, privacy on offer cards: before a volunteer accepts, "3号楼2单元501" reads
+    "*号楼*单元*" and "139-0000-0901" reads "139****0901"; the task's own contact number is
+    masked wherever it appears, however it was written.
+    """
+    folded = text.translate(_FOLD)
+    out, last = [], 0
+    for start, end, replacement in _masked_spans(folded):
+        if start < last:
+            continue
+        out.append(text[last:start])
+        out.append(replacement)
+        last = end
+    out.append(text[last:])
+    masked = "".join(out)
+    if phone and phone in masked:
+        masked = masked.replace(phone, mask_phone(phone))
+    return masked
+
+
+def mask_phones_in(text: str, phone: str | None) -> str:
+    """The request text with its phones and house numbers masked (the older name of `mask_private`)."""
+    return mask_private(text, phone)
 
 
 def usage(command: str, example: str) -> str:

@@ -1,7 +1,8 @@
 """注册 and 加入: a resident sets their village; a volunteer joins a team by invite code.
 
 Village names are matched loosely ("杨家村" finds "杨家村新时代文明实践站"); a near miss
-gets suggestions rather than a flat "not found". The changes are the `register` and `join`
+gets suggestions rather than a flat "not found", and a county or town ("注册 北票") names
+the villages under it. The changes are the `register` and `join`
 actions in `handlers.people.actions.accounts`.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 from handlers.core.act import Refused
 from handlers.core.context import Context
 from handlers.core.messages import Button
-from handlers.core.places import find_villages
+from handlers.core.places import find_villages, suggest_villages
 from handlers.core.router import Router
 from handlers.core.texts import usage
 from handlers.people.actions.accounts import Account
@@ -30,8 +31,14 @@ async def register(ctx: Context, args: str) -> None:
         return
     hits, near = await find_villages(ctx.session, args)
     if not hits:
+        # Never a dead end: a near miss, the villages of the area named, or of the person's county.
         if near:
             ctx.reply(f"没有找到「{args}」。您是说：", [Button(u.name, f"注册 {u.code}") for u in near])
+            return
+        why, villages = await suggest_villages(ctx.session, args, ctx.person.org_unit_id)
+        if villages:
+            ctx.reply(f"没有找到叫「{args}」的村/社区。{why}，点一下就能登记（或发：注册 村名）：",
+                      [Button(u.name, f"注册 {u.code}") for u in villages])
         else:
             ctx.reply(f"没有找到「{args}」。请检查村名，或问问村里的文明实践站站长。")
         return

@@ -1,4 +1,4 @@
-"""派单 by hand, and the escalation job: thin callers of the routing actions in `handlers.tasks.routing`.
+"""派单 by hand, and the escalation job: thin callers of the actions in `handlers.tasks.routing` and `escalation`.
 
 An admin names a task and a team ("派单 #12 科技服务队"); the scheduler moves every task whose
 window ran out one level up. Which team, which level and who is told is the actions' business.
@@ -14,6 +14,7 @@ from handlers.core.router import Router
 from handlers.core.texts import ref, usage
 from handlers.language.textnorm import parse_ref
 from handlers.tasks.actions import DEFAULT_TZ
+from handlers.tasks.escalation import escalate
 from handlers.tasks.outcomes import (
     Dispatched,
     Escalated,
@@ -22,12 +23,16 @@ from handlers.tasks.outcomes import (
     TeamAmbiguous,
     TeamNotFound,
 )
-from handlers.tasks.routing import DEFAULT_WINDOWS, Windows, escalate, offer_to_team
+from handlers.tasks.ownership import Network
+from handlers.tasks.routing import DEFAULT_WINDOWS, Windows, offer_to_team
 from storage.db import Session, load
 from storage.models import Task
 from storage.tasks.queries import tasks_due_to_escalate
 
 router = Router("dispatch")
+
+# Escalations a tick takes at most: a province's steady tick moves far fewer; a backlog drains over a few ticks.
+BATCH = 200
 
 
 @router.command("派单", "/dispatch")
@@ -56,15 +61,19 @@ async def dispatch_by_hand(ctx: Context, args: str) -> None:
 
 
 async def escalate_due(session: Session, now: datetime, windows: Windows = DEFAULT_WINDOWS,
-                       *, tz: tzinfo = DEFAULT_TZ) -> int:
-    """Move every task whose window has run out one level up; returns how many moved.
+                       *, tz: tzinfo = DEFAULT_TZ, batch: int = BATCH) -> int:
+    """Move up to `batch` tasks whose window has run out one level up (emergencies first); returns how many moved.
 
     Each move is a compare-and-set on `escalate_at`, so running this twice, or on two
-    workers, moves a task once.
+    workers, moves a task once. A backlog (after downtime) is taken a batch a tick, so one
+    tick's transaction — on SQLite, the database's one writer — stays short.
     """
     act = Act(session=session, now=now, tz=tz)
+    due = await tasks_due_to_escalate(session, now, limit=batch)
+    network = Network()  # the roster around every due task, read once for the whole tick
+    await network.prefetch(act, due)
     moved = 0
-    for task in await tasks_due_to_escalate(session, now):
-        if isinstance(await escalate(act, task, windows=windows), Escalated | Reported):
+    for task in due:
+        if isinstance(await escalate(act, task, windows=windows, network=network), Escalated | Reported):
             moved += 1
     return moved

@@ -27,7 +27,7 @@ from handlers.tasks.outcomes import (
     Released,
     Taken,
 )
-from handlers.tasks.texts import task_card
+from handlers.tasks.texts import contact_line, task_card
 from storage.db import load
 from storage.models import Task
 
@@ -66,9 +66,9 @@ async def accept(ctx: Context, args: str) -> None:
             ctx.reply(f"谢谢您的热心！任务 {ref(task.id)} 已经有人接了。")
         case NotOpen():
             ctx.reply(f"任务 {ref(task.id)} 现在{_status(task)}，不能接单。")
-        case Accepted(task, unit):
+        case Accepted(task, unit, orderer, resident):
             buttons = [Button("完成", f"完成 {ref(task.id)}"), Button("放弃", f"放弃 {ref(task.id)}")]
-            card = ("接单成功，谢谢您！\n" + task_card(task, unit, contact=True, tz=ctx.tz)
+            card = ("接单成功，谢谢您！\n" + task_card(task, unit, contact=True, tz=ctx.tz) + contact_line(orderer, resident)
                     + f"\n服务完成后请发：完成 {ref(task.id)} 小时数")
             if ctx.in_group:
                 # The card carries the resident's phone and address: to the volunteer alone, never the group.

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from storage.models import OrgUnit, Task, Team
+from handlers.tasks.ownership import Placement
+from storage.models import OrgUnit, Person, Task, Team
 
 
 @dataclass(frozen=True)
@@ -21,10 +22,18 @@ class NotOpen:
 
 @dataclass(frozen=True)
 class Ordered:
-    """A draft became a task; `team` is where it went (None: the admins were asked to dispatch)."""
+    """A draft (or an emergency, at once) became a task; `placed` is who has it now."""
 
     task: Task
-    team: Team | None
+    placed: Placement
+
+
+@dataclass(frozen=True)
+class Placed:
+    """A new task went where it goes first: offered to teams, held by an admin, or (nobody) left stuck."""
+
+    task: Task
+    placement: Placement
 
 
 @dataclass(frozen=True)
@@ -34,13 +43,6 @@ class Dispatched:
     task: Task
     team: Team
     level: str
-
-
-@dataclass(frozen=True)
-class NoTeam:
-    """No team near the task serves its category; the station's admins were asked to dispatch it."""
-
-    task: Task
 
 
 @dataclass(frozen=True)
@@ -60,10 +62,12 @@ class TeamAmbiguous:
 
 @dataclass(frozen=True)
 class Accepted:
-    """The volunteer won a place; `unit` is the task's station (for the contact card)."""
+    """The volunteer won a place; `unit` is the task's station, `orderer` who ordered for `resident` (代点单)."""
 
     task: Task
     unit: OrgUnit | None
+    orderer: Person | None = None
+    resident: Person | None = None
 
 
 @dataclass(frozen=True)
@@ -127,18 +131,29 @@ class Cancelled:
 
 @dataclass(frozen=True)
 class Escalated:
-    """Moved one level up: offered to `teams` there, and that level's admins told."""
+    """Moved one level up, to `unit`: offered to `teams` there, and that level's `admins` told."""
 
     task: Task
     level: str
     teams: list[Team] = field(default_factory=list)
+    admins: list[Person] = field(default_factory=list)
+    unit: OrgUnit | None = None
 
 
 @dataclass(frozen=True)
 class Reported:
-    """Still unaccepted at the top: the center admins were reminded, the window re-armed."""
+    """Still unaccepted at the top: the top admins were reminded (`told`: how many; 0 — nobody to tell)."""
 
     task: Task
+    told: int = 1
+
+
+@dataclass(frozen=True)
+class Amended:
+    """The villager added to their task (an emergency's correction); `told`: how many heard it."""
+
+    task: Task
+    told: int
 
 
 @dataclass(frozen=True)

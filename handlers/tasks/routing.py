@@ -1,11 +1,13 @@
-"""派单 and escalation as domain actions: where a task is offered, and how it climbs.
+"""派单 as a domain action: where a new task goes first, and an admin's dispatch by hand.
 
 Routing (PRODUCT.md §3) starts at the resident's station and searches the station, then the
 institute, then the center for teams whose categories match; nearest level first, then the
-team with the fewest open tasks. An admin may name the team instead, inside their subtree.
-A task not accepted within its level's window moves up one level and is offered to that
-level's teams too; at the center it is reported to the center admins once a day until
-someone takes it. Nothing is silently stuck.
+team with the fewest open tasks. A request nobody serves (or 其他) goes first to the
+villager's own station — its admin, else its team — and only then to the nearest admin up
+the tree who exists; nobody at all leaves it for `xinfeng tasks stuck`. An emergency is
+offered at once to the nearest teams, and every admin from the station up is told.
+An admin may name the team instead, inside their subtree. How a task climbs when nobody
+takes it is `handlers.tasks.escalation`.
 """
 
 from __future__ import annotations
@@ -16,28 +18,31 @@ from datetime import timedelta
 from handlers.core.act import Act, Refused, domain_action
 from handlers.core.rights import admin_over
 from handlers.core.texts import ref
+from handlers.tasks.cards import post_offer, withdraw_cards
 from handlers.tasks.outcomes import (
     Dispatched,
-    Escalated,
-    NoTeam,
     NotOpen,
-    Reported,
+    Placed,
     TeamAmbiguous,
     TeamNotFound,
 )
-from handlers.tasks.texts import accept_button, no_team_note, task_offer_text
-from storage.models import OrgUnit, Task, Team
+from handlers.tasks.ownership import Chain, Network, Placement, chain_of, level_of
+from handlers.tasks.texts import OTHER, emergency_admin_note, held_note, task_offer_text
+from storage.db import load
+from storage.models import OrgUnit, Person, Task, Team
 from storage.people.network import (
-    ancestors,
     get_unit,
+    teams_by_ids,
     teams_for_category,
     teams_named,
     units_by_ids,
 )
 from storage.tasks.queries import refresh_task
-from storage.tasks.transitions import offer_task, offered_team_ids
+from storage.tasks.transitions import offered_team_ids, place_task
 
-ROUTING_LEVELS = ("point", "station", "institute", "center")
+__all__ = ["DEFAULT_WINDOWS", "Windows", "level_of", "offer_to_team", "routing_chain", "teams_for_level"]
+
+VILLAGE = ("point", "station")
 
 
 @dataclass(frozen=True)
@@ -48,69 +53,140 @@ class Windows:
     institute: timedelta = timedelta(hours=4)
     center: timedelta = timedelta(hours=24)  # then reported daily to the center admins
     urgent: timedelta = timedelta(minutes=30)
+    emergency: timedelta = timedelta(minutes=10)  # at every level, the center too, until someone takes it
 
-    def at(self, level: str, urgent: bool) -> timedelta:
+    def at(self, level: str, urgent: bool, emergency: bool = False) -> timedelta:
         """The window at a level."""
+        if emergency:
+            return self.emergency
         if level == "center":
             return self.center
         if urgent:
             return self.urgent
         return self.institute if level == "institute" else self.station
 
+    def of(self, task: Task, level: str) -> timedelta:
+        """A task's window at a level."""
+        return self.at(level, task.urgent, bool(task.emergency))
+
 
 DEFAULT_WINDOWS = Windows()
 
-Dispatch = Dispatched | NoTeam | NotOpen | Refused | TeamNotFound | TeamAmbiguous
-
-
-def level_of(unit: OrgUnit) -> str:
-    """The routing level a unit answers at: a point's teams count as its station's."""
-    return "station" if unit.level == "point" else unit.level
+Dispatch = Dispatched | Placed | NotOpen | Refused | TeamNotFound | TeamAmbiguous
 
 
 async def routing_chain(act: Act, task: Task) -> list[OrgUnit]:
     """The units a task may be offered at, from its station up to the center."""
-    station = await get_unit(act.session, task.org_unit_id)
-    if station is None:
+    return (await chain_of(act, task)).units
+
+
+async def teams_for_level(act: Act, task: Task, unit: OrgUnit, *, first: bool,
+                          network: Network | None = None) -> list[Team]:
+    """The teams at `unit` that should be offered the task (`first`: its first placement, not a climb).
+
+    Matching teams; for 其他, only a station's own 其他 teams at first (the county's catch-all
+    teams wait until the station had its turn); for an emergency, any team when none match.
+    """
+    if task.category == OTHER and first and unit.level not in VILLAGE:
         return []
-    return [u for u in await ancestors(act.session, station) if u.level in ROUTING_LEVELS]
+    teams = await _teams_at(act, unit, task.category, network)
+    if not teams and task.emergency:
+        teams = await _teams_at(act, unit, "", network)
+    return teams
 
 
-async def _offer(act: Act, task: Task, team: Team, level: str, *, windows: Windows,
-                 by_hand: bool) -> Dispatched | NotOpen:
-    """Offer the task to one team and post it to the team; the audit row is the caller's."""
-    if not await offer_task(session=act.session, task_id=task.id, team_ids=[team.id], level=level, now=act.now,
-                            window=windows.at(level, task.urgent), by_person_id=act.actor_id if by_hand else None,
-                            replace=by_hand):
+async def _teams_at(act: Act, unit: OrgUnit, category: str, network: Network | None) -> list[Team]:
+    """The teams at `unit` serving `category` ("" for any), fewest open tasks first (from a tick's `network`)."""
+    if network is not None:
+        known = network.teams_at(unit.id, category)
+        if known is not None:
+            return known
+    return [t for t, _ in await teams_for_category(act.session, unit.id, category)]
+
+
+async def _choose(act: Act, task: Task, chain: Chain) -> Placement:
+    """Where a new task goes first."""
+    if not chain.units:
+        return Placement(None, "station")
+    home = [u for u in chain.units if u.level in VILLAGE] or chain.units[:1]
+    if task.emergency:
+        teams: list[Team] = []
+        for unit in home:  # the village's own teams, whatever they do: the nearest hands
+            teams += await _teams_at(act, unit, "", None)
+        # …and the nearest teams that serve the need (a health team for a fall), else the nearest of any kind.
+        for category in ([task.category] if task.category != OTHER else []) + [""]:
+            found: list[Team] = []
+            for unit in chain.units:
+                found = await _teams_at(act, unit, category, None)
+                if found:
+                    break
+            teams += [t for t in found if t not in teams]
+            if teams:
+                break
+        nearest = chain.nearest_admins()
+        return Placement(home[0], "station", teams, nearest[1] if nearest else [])
+    for unit in chain.units:
+        teams = await teams_for_level(act, task, unit, first=True)
+        if teams:
+            return Placement(unit, level_of(unit), teams[:1])
+    # Nobody serves it: the village first (its admin triages; else its own team), then up the tree.
+    nearest = chain.nearest_admins()
+    if nearest is not None and nearest[0].level in VILLAGE:
+        return Placement(nearest[0], level_of(nearest[0]), [], nearest[1])
+    for unit in home:
+        teams = await _teams_at(act, unit, "", None)
+        if teams:
+            return Placement(unit, "station", teams[:1])
+    if nearest is not None:
+        return Placement(nearest[0], level_of(nearest[0]), [], nearest[1])
+    return Placement(home[0], "station")
+
+
+async def place_new(act: Act, task: Task, *, windows: Windows = DEFAULT_WINDOWS) -> Placement | NotOpen:
+    """Put a new task where it goes first and tell whoever has it now; the audit row is the caller's."""
+    chain = await chain_of(act, task)
+    placement = await _choose(act, task, chain)
+    if not await place_task(session=act.session, task_id=task.id, level=placement.level, now=act.now,
+                            window=windows.of(task, placement.level), team_ids=[t.id for t in placement.teams],
+                            unit_id=placement.unit.id if placement.unit else None,
+                            owner_id=placement.admins[0].id if placement.admins else None,
+                            stuck=placement.nobody):
         return NotOpen(task)
     await refresh_task(act.session, task)
     station = await get_unit(act.session, task.org_unit_id)
-    await act.notify.team(team, task_offer_text(task, station, escalated=False), accept_button(task.id),
-                          ref=f"task:{task.id}")
-    return Dispatched(task, team, level)
+    for team in placement.teams:
+        await post_offer(act, task, team, task_offer_text(task, station, escalated=False))
+    if task.emergency:
+        resident = await load(act.session, Person, task.resident_id)
+        for _, admins in chain.told_from(0):
+            for admin in admins:
+                await act.notify.person(admin, emergency_admin_note(task, station, resident))
+    elif placement.admins and not placement.teams:
+        nearby = await _teams_at(act, placement.unit, "", None) if placement.unit else []
+        for admin in placement.admins:
+            await act.notify.person(admin, held_note(task, station, nearby))
+    return placement
 
 
 @domain_action("dispatch")
 async def offer_to_team(act: Act, task: Task, team_query: str | None = None,
                         *, windows: Windows = DEFAULT_WINDOWS) -> Dispatch:
-    """派单: offer a task to the nearest matching team, or (an admin) to the team named by `team_query`."""
+    """派单: put a new task where it goes first, or (an admin) offer it to the team named by `team_query`."""
     if team_query is not None:
         return await _dispatch_by_hand(act, task, team_query, windows)
-    chain = await routing_chain(act, task)
-    for unit in chain:
-        teams = await teams_for_category(act.session, unit.id, task.category)
-        if not teams:
-            continue
-        outcome = await _offer(act, task, teams[0][0], level_of(unit), windows=windows, by_hand=False)
-        if isinstance(outcome, Dispatched):
-            act.audit("dispatch", "task", task.id, team_id=outcome.team.id, level=outcome.level, auto=True)
-        else:
-            act.audit("dispatch", "task", task.id, outcome="not_open", auto=True)
-        return outcome
-    for unit in chain[:1]:
-        await act.notify.admins(unit, no_team_note(task))
-    act.audit("dispatch", "task", task.id, outcome="no_team")
-    return NoTeam(task)
+    placed = await place_new(act, task, windows=windows)
+    if isinstance(placed, NotOpen):
+        act.audit("dispatch", "task", task.id, outcome="not_open", auto=True)
+        return placed
+    detail = {"level": placed.level, "auto": True, "emergency": task.emergency}
+    if placed.teams:
+        act.audit("dispatch", "task", task.id, team_id=placed.teams[0].id,
+                  teams=[t.id for t in placed.teams], **detail)
+    elif placed.admins:
+        act.audit("dispatch", "task", task.id, outcome="no_team", owner_id=placed.admins[0].id, **detail)
+    else:
+        act.audit("dispatch", "task", task.id, outcome="nobody", **detail)
+    return Placed(task, placed)
 
 
 async def _dispatch_by_hand(act: Act, task: Task, team_query: str, windows: Windows) -> Dispatch:
@@ -131,54 +207,20 @@ async def _dispatch_by_hand(act: Act, task: Task, team_query: str, windows: Wind
     if len(inside) > 1:
         return TeamAmbiguous(team_query, [t.name for t, _ in inside[:5]])
     team, unit = inside[0]
-    outcome = await _offer(act, task, team, level_of(unit), windows=windows, by_hand=True)
-    if isinstance(outcome, Dispatched):
-        act.audit("dispatch", "task", task.id, team_id=team.id, level=outcome.level)
-    return outcome
-
-
-@domain_action("escalate")
-async def escalate(act: Act, task: Task, *, windows: Windows = DEFAULT_WINDOWS) -> Escalated | Reported | NotOpen:
-    """Move a task whose window ran out one level up, offer it there and tell that level's admins.
-
-    At the top it becomes the daily report instead. The move is a compare-and-set on the
-    task's `escalate_at`, so a second tick or worker finds it moved (NotOpen) and does nothing.
-    """
-    chain = await routing_chain(act, task)
-    levels = [level_of(u) for u in chain]
-    current = task.dispatch_level or "station"
-    idx = levels.index(current) if current in levels else 0
-    # Climb until a level has matching teams; the center is the top.
-    for unit, level in list(zip(chain, levels))[idx + 1:]:
-        teams = [t for t, _ in await teams_for_category(act.session, unit.id, task.category)]
-        if not teams and level != "center":
-            continue
-        already = set(await offered_team_ids(session=act.session, task_id=task.id))
-        if not await offer_task(session=act.session, task_id=task.id, team_ids=[t.id for t in teams], level=level,
-                                now=act.now, window=windows.at(level, task.urgent), due_at=task.escalate_at):
-            return NotOpen(task)
-        new_teams = [t for t in teams if t.id not in already]
-        station = await get_unit(act.session, task.org_unit_id)
-        for team in new_teams:
-            await act.notify.team(team, task_offer_text(task, station, escalated=True), accept_button(task.id),
-                                  ref=f"task:{task.id}")
-        note = f"任务 {ref(task.id)}【{task.category}】在下级超时未被接单，已升级到{unit.name}。"
-        if not new_teams:
-            note += f" 本级没有对口队伍，请人工派单：派单 {ref(task.id)} <队伍名>"
-        await act.notify.admins(unit, note)
-        act.audit("escalate", "task", task.id, level=level, teams=[t.id for t in new_teams])
-        return Escalated(task, level, new_teams)
-    return await report_unaccepted(act, task, chain[-1] if chain else None, windows=windows)
-
-
-@domain_action("escalate_report")
-async def report_unaccepted(act: Act, task: Task, top: OrgUnit | None,
-                            *, windows: Windows = DEFAULT_WINDOWS) -> Reported | NotOpen:
-    """Remind the center admins of a task still unaccepted at the top, and re-arm its daily window."""
-    if not await offer_task(session=act.session, task_id=task.id, team_ids=[], level=task.dispatch_level or "station",
-                            now=act.now, window=windows.center, due_at=task.escalate_at):
+    before = await offered_team_ids(session=act.session, task_id=task.id)
+    if team.id in before and task.status in ("submitted", "dispatched"):
+        return act.refuse("dispatch", f"任务 {ref(task.id)} 已经派给「{team.name}」了，正在等队员接单，不用再派。",
+                          "task", task.id, team_id=team.id)
+    level = level_of(unit)
+    if not await place_task(session=act.session, task_id=task.id, team_ids=[team.id], level=level, now=act.now,
+                            window=windows.of(task, level), unit_id=unit.id, by_person_id=act.actor_id,
+                            replace=True):
         return NotOpen(task)
-    if top is not None:
-        await act.notify.admins(top, f"提醒：任务 {ref(task.id)}【{task.category}】仍无人接单，请尽快人工派单。")
-    act.audit("escalate_report", "task", task.id)
-    return Reported(task)
+    await refresh_task(act.session, task)
+    await post_offer(act, task, team, task_offer_text(task, station, escalated=False))
+    withdrawn = [t for t in await teams_by_ids(act.session, before) if t.id != team.id]
+    if withdrawn:
+        await withdraw_cards(act, task, withdrawn, f"任务 {ref(task.id)} 已改派给其他队伍，不用再接了，谢谢。",
+                             kept=team)
+    act.audit("dispatch", "task", task.id, team_id=team.id, level=level, withdrawn=[t.id for t in withdrawn] or None)
+    return Dispatched(task, team, level)

@@ -1,7 +1,8 @@
 """The task routines (PRODUCT.md §3): escalating unanswered offers, and confirming completed tasks after 72 h.
 
 `handlers.tasks` moves the state (and notifies everyone concerned); the scheduler only runs it
-each tick under the leader's fence, and lists from the database when each will happen next.
+each tick under the leader's fence, and lists from the database when each will happen next —
+with every task that waits longer than its window, and why (`handlers.tasks.stuck`).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from datetime import datetime, tzinfo
 
 from handlers.tasks.confirmations import CONFIRM_AFTER, auto_confirm_due
 from handlers.tasks.dispatch import escalate_due
+from handlers.tasks.stuck import stuck_report
 from scheduler.fire import Routine
 from scheduler.job import Firing
 from storage.db import Session
@@ -17,9 +19,13 @@ from storage.scheduling.outlook import completed_tasks, escalations_until
 
 
 async def _escalations(session: Session, now: datetime, end: datetime, tz: tzinfo) -> list[Firing]:
-    """Each dispatched task whose window runs out by `end` (overdue if it has already)."""
-    return [Firing(at, "escalate", f"任务 #{tid}（目前在 {level or 'station'} 级）", overdue=at <= now)
-            for tid, at, level in await escalations_until(session, end)]
+    """Each open task whose window runs out by `end`; those already waiting too long say why."""
+    stuck = {s.task_id: s for s in await stuck_report(session, now)}
+    found = [Firing(s.since, "escalate", f"任务 #{s.task_id} 卡住：{s.why}（在：{s.holder}）", overdue=True)
+             for s in stuck.values()]
+    found += [Firing(at, "escalate", f"任务 #{tid}（目前在 {level or 'station'} 级）", overdue=at <= now)
+              for tid, at, level in await escalations_until(session, end) if tid not in stuck]
+    return found
 
 
 async def _confirmations(session: Session, now: datetime, end: datetime, tz: tzinfo) -> list[Firing]:

@@ -66,6 +66,15 @@ class Task(Base):
     hours: Mapped[Decimal | None] = mapped_column(Numeric(6, 2))
     rating: Mapped[int | None] = mapped_column(Integer)
     comment: Mapped[str | None] = mapped_column(Text)
+    # An emergency's kinds ("medical,fire"), most pressing first; NULL for an ordinary request.
+    emergency: Mapped[str | None] = mapped_column(String(32))
+    # Who holds the task while no team is offered it: the nearest admin up the tree (PRODUCT.md §3,
+    # ownership), and the unit whose level it waits at (the admin's, or the offered teams').
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    owner_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"))
+    # Since when it has had nowhere left to go (the top reached, or nobody at all to tell):
+    # `xinfeng tasks stuck` lists it until someone takes it.
+    stuck_since: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
 
 class TaskOffer(Base):
@@ -91,7 +100,8 @@ class TaskAssignment(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"), index=True)
     volunteer_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
-    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
+    # Indexed: routing counts each team's open tasks (fewest first) through it.
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     accepted_at: Mapped[datetime] = mapped_column(UTCDateTime)
     released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

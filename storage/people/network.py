@@ -50,16 +50,11 @@ def is_within(unit_path: str, scope_path: str) -> bool:
     return unit_path.startswith(scope_path)
 
 
-async def teams_for_category(
-    session: AsyncSession, unit_id: int, category: str
-) -> Sequence[tuple[Team, int]]:
-    """Teams attached to exactly this unit that serve `category`, with their open-task counts.
-
-    Fewest open tasks first, so routing spreads the load (PRODUCT.md §3).
-    """
+def _open_count() -> ColumnElement[int]:
+    """A team's open tasks (dispatched or accepted, an active assignment of its member), correlated to `Team`."""
     from storage.models import TaskAssignment
 
-    open_count = (
+    return (
         select(func.count(TaskAssignment.id))
         .join(Task, Task.id == TaskAssignment.task_id)
         .where(
@@ -70,12 +65,55 @@ async def teams_for_category(
         .correlate(Team)
         .scalar_subquery()
     )
-    stmt = (
-        select(Team, open_count.label("open"))
-        .where(Team.org_unit_id == unit_id, Team.categories.contains(f"|{category}|", autoescape=True))
-        .order_by(open_count, Team.id)
-    )
+
+
+async def teams_for_category(
+    session: AsyncSession, unit_id: int, category: str
+) -> Sequence[tuple[Team, int]]:
+    """Teams attached to exactly this unit that serve `category` (every team for ""), with their open-task counts.
+
+    Fewest open tasks first, so routing spreads the load (PRODUCT.md §3).
+    """
+    open_count = _open_count()
+    stmt = select(Team, open_count.label("open")).where(Team.org_unit_id == unit_id)
+    if category:
+        stmt = stmt.where(Team.categories.contains(f"|{category}|", autoescape=True))
+    stmt = stmt.order_by(open_count, Team.id)
     return [(t, int(n)) for t, n in (await session.execute(stmt)).all()]
+
+
+async def teams_by_load_at_units(session: AsyncSession, unit_ids: Sequence[int]) -> dict[int, list[Team]]:
+    """The teams attached to each of these units, fewest open tasks first, in one query (a tick's batch)."""
+    if not unit_ids:
+        return {}
+    open_count = _open_count()
+    stmt = (select(Team).where(Team.org_unit_id.in_(list(unit_ids)))
+            .order_by(Team.org_unit_id, open_count, Team.id))
+    found: dict[int, list[Team]] = {}
+    for team in (await session.execute(stmt)).scalars():
+        found.setdefault(team.org_unit_id, []).append(team)
+    return found
+
+
+async def admins_at_units(session: AsyncSession, unit_ids: Sequence[int]) -> dict[int, list[Person]]:
+    """The admins granted exactly at each of these units (units without admins left out), in one query."""
+    if not unit_ids:
+        return {}
+    stmt = (select(RoleGrant.org_unit_id, Person).join(Person, Person.id == RoleGrant.person_id)
+            .where(RoleGrant.role == "admin", RoleGrant.org_unit_id.in_(list(unit_ids)))
+            .order_by(RoleGrant.org_unit_id, Person.id))
+    found: dict[int, list[Person]] = {}
+    for unit_id, person in (await session.execute(stmt)).all():
+        if person not in found.setdefault(int(unit_id), []):
+            found[int(unit_id)].append(person)
+    return found
+
+
+async def units_under(session: AsyncSession, unit: OrgUnit, levels: Sequence[str]) -> list[OrgUnit]:
+    """Units of the given levels inside a unit's subtree, by name."""
+    stmt = (select(OrgUnit).where(in_subtree(OrgUnit.path, unit.path), OrgUnit.level.in_(list(levels)))
+            .order_by(OrgUnit.name))
+    return list((await session.execute(stmt)).scalars().all())
 
 
 async def match_units(session: AsyncSession, text: str, levels: Sequence[str]) -> list[OrgUnit]:

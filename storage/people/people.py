@@ -7,10 +7,13 @@ setting columns on the ORM object themselves.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Person
+from storage.models import ChannelIdentity, Person
 
 
 async def person_with_phone(session: AsyncSession, phone: str) -> Person | None:
@@ -37,3 +40,33 @@ async def keep_phone(session: AsyncSession, person: Person, phone: str) -> None:
     if not person.phone:
         person.phone = phone
         await session.flush()
+
+
+async def resident_named_at(session: AsyncSession, name: str, unit_id: int) -> Person | None:
+    """The person called `name` whose home is this village (the first registered, when names repeat)."""
+    stmt = (select(Person).where(Person.name == name, Person.org_unit_id == unit_id)
+            .order_by(Person.id).limit(1))
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def add_resident(session: AsyncSession, *, name: str, unit_id: int, now: datetime) -> Person:
+    """A resident with no phone and no chat account (an elder someone orders for, 代点单)."""
+    person = Person(name=name, org_unit_id=unit_id, is_resident=True, created_at=now)
+    session.add(person)
+    await session.flush()
+    return person
+
+
+async def has_chat_account(session: AsyncSession, person_id: int) -> bool:
+    """Whether a person has a chat account the bot can still reach."""
+    stmt = select(ChannelIdentity.id).where(ChannelIdentity.person_id == person_id,
+                                            ChannelIdentity.reachable.is_(True)).limit(1)
+    return (await session.execute(stmt)).first() is not None
+
+
+async def people_by_ids(session: AsyncSession, ids: Sequence[int]) -> list[Person]:
+    """The people with these ids, in one query (loaded into the session for what follows)."""
+    if not ids:
+        return []
+    stmt = select(Person).where(Person.id.in_(sorted(set(ids))))
+    return list((await session.execute(stmt)).scalars().all())

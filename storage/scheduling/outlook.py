@@ -27,10 +27,15 @@ async def planned_with_signups(session: Session, after: datetime, until: datetim
 
 
 async def escalations_until(session: Session, until: datetime) -> list[tuple[int, datetime, str | None]]:
-    """(task id, escalate_at, dispatch level) of dispatched tasks whose window runs out by `until`."""
+    """(task id, escalate_at, dispatch level) of open, untaken tasks whose window runs out by `until`.
+
+    Submitted tasks count: one held by an admin (no team offered) escalates like any other.
+    """
     rows = await session.execute(
         select(Task.id, Task.escalate_at, Task.dispatch_level)
-        .where(Task.status == TaskStatus.dispatched.value, Task.escalate_at.is_not(None), Task.escalate_at <= until)
+        .where(Task.status.in_([TaskStatus.submitted.value, TaskStatus.dispatched.value]),
+               Task.accepted_count < Task.volunteers_needed,
+               Task.escalate_at.is_not(None), Task.escalate_at <= until)
     )
     return [(int(tid), at, level) for tid, at, level in rows]
 

@@ -1,13 +1,23 @@
-"""Reading tasks: a person's own lists (我的), who holds a task, and what the clock owes."""
+"""Reading tasks: a person's own lists (我的), who holds a task, who was told about it, and what the clock owes."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Person, Task, TaskAssignment, TaskStatus
+from storage.models import (
+    OutboxMessage,
+    Person,
+    Task,
+    TaskAssignment,
+    TaskStatus,
+    TeamMember,
+)
+
+OPEN = (TaskStatus.submitted.value, TaskStatus.dispatched.value)
 
 
 async def tasks_ordered_by(session: AsyncSession, resident_id: int, *, limit: int) -> list[Task]:
@@ -46,11 +56,48 @@ async def assignee_names(session: AsyncSession, task_id: int) -> list[str]:
     return list((await session.execute(stmt)).scalars())
 
 
-async def tasks_due_to_escalate(session: AsyncSession, now: datetime) -> list[Task]:
-    """Dispatched tasks whose window at their level has run out by `now`, oldest first."""
-    stmt = (select(Task).where(Task.status == TaskStatus.dispatched.value, Task.escalate_at <= now)
-            .order_by(Task.id))
+async def tasks_due_to_escalate(session: AsyncSession, now: datetime, *, limit: int | None = None) -> list[Task]:
+    """Open tasks nobody has taken whose window at their level has run out by `now`: emergencies, then oldest first.
+
+    Submitted tasks count too: one held by an admin (no team offered) climbs like any other.
+    """
+    stmt = (select(Task).where(Task.escalate_at <= now, Task.status.in_(OPEN),
+                               Task.accepted_count < Task.volunteers_needed)
+            .order_by(Task.emergency.is_(None), Task.escalate_at, Task.id))
+    if limit is not None:
+        stmt = stmt.limit(limit)
     return list((await session.execute(stmt)).scalars().all())
+
+
+async def stuck_tasks(session: AsyncSession, overdue_before: datetime, *, limit: int = 500) -> list[Task]:
+    """Open, untaken tasks waiting longer than their window, oldest first.
+
+    Listed: a window that ran out before `overdue_before` without the task moving, the top
+    reached (`stuck_since`), or no window at all. `stuck_since` and `escalate_at` are indexed.
+    """
+    stmt = (select(Task).where(
+        Task.status.in_(OPEN), Task.accepted_count < Task.volunteers_needed,
+        or_(Task.stuck_since.is_not(None), Task.escalate_at <= overdue_before, Task.escalate_at.is_(None)))
+        .order_by(Task.created_at, Task.id).limit(limit))
+    return list((await session.execute(stmt)).scalars().all())
+
+
+async def people_told_about(session: AsyncSession, task_id: int, *, team_ids: Sequence[int] | None = None,
+                            except_team_ids: Sequence[int] = ()) -> list[Person]:
+    """Everyone sent a direct message about a task (its offer card, an accept card), by id.
+
+    With `team_ids`, only members of those teams (whose offer a re-dispatch withdraws), and
+    none of `except_team_ids` (the team it went to instead).
+    """
+    stmt = (select(Person).where(Person.id.in_(
+        select(OutboxMessage.person_id).where(OutboxMessage.ref == f"task:{task_id}",
+                                              OutboxMessage.person_id.is_not(None)))))
+    if team_ids is not None:
+        stmt = stmt.where(Person.id.in_(select(TeamMember.person_id).where(TeamMember.team_id.in_(list(team_ids)))))
+    if except_team_ids:
+        stmt = stmt.where(Person.id.not_in(
+            select(TeamMember.person_id).where(TeamMember.team_id.in_(list(except_team_ids)))))
+    return list((await session.execute(stmt.order_by(Person.id))).scalars().all())
 
 
 async def tasks_completed_before(session: AsyncSession, cutoff: datetime) -> list[Task]:

@@ -12,15 +12,18 @@ import enum
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import case, delete, exists, select, update
+from sqlalchemy import case, exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Task, TaskAssignment, TaskOffer, TaskStatus
+from storage.models import Task, TaskAssignment, TaskStatus
 from storage.sql import rowcount
 from storage.tasks.hours import credit_hours
+from storage.tasks.placement import OPEN, offer_task, offered_team_ids, place_task
 
-OPEN = (TaskStatus.submitted.value, TaskStatus.dispatched.value)
+__all__ = ["OPEN", "AcceptResult", "accept_task", "active_volunteer_ids", "add_note", "cancel_task", "close_task",
+           "complete_task", "create_task", "is_assigned", "offer_task", "offered_team_ids", "place_task",
+           "release_task"]
 
 
 class AcceptResult(enum.Enum):
@@ -48,8 +51,9 @@ async def create_task(
     urgent: bool = False,
     media: list[dict[str, str]] | None = None,
     volunteers_needed: int = 1,
+    emergency: str | None = None,
 ) -> Task:
-    """Create a submitted task (点单)."""
+    """Create a submitted task (点单); `emergency` holds an emergency's kinds ("medical,fire")."""
     task = Task(
         resident_id=resident_id,
         created_by_id=created_by_id,
@@ -66,69 +70,11 @@ async def create_task(
         status=TaskStatus.submitted.value,
         accepted_count=0,
         created_at=now,
+        emergency=emergency,
     )
     session.add(task)
     await session.flush()
     return task
-
-
-async def offer_task(
-    *,
-    session: AsyncSession,
-    task_id: int,
-    team_ids: list[int],
-    level: str,
-    now: datetime,
-    window: timedelta | None,
-    by_person_id: int | None = None,
-    replace: bool = False,
-    due_at: datetime | None = None,
-) -> bool:
-    """Offer an open task to teams at a level (派单); False if it is no longer open.
-
-    `replace` withdraws earlier offers first (an admin's re-dispatch); escalation keeps them,
-    so the lower level's teams may still accept. `due_at` makes the offer an escalation: it
-    happens only while the task is still waiting and still due at that instant — a
-    compare-and-set, so two ticks or two workers move a task once — and `dispatched_at`
-    keeps the first dispatch. With no `team_ids` it only moves the level and re-arms the window.
-    """
-    if due_at is not None:
-        conds = [Task.status == TaskStatus.dispatched.value, Task.escalate_at == due_at]
-    else:
-        conds = [Task.status.in_(OPEN + (TaskStatus.accepted.value,) if replace else OPEN)]
-    values: dict[str, object] = {
-        "status": case(
-            (Task.accepted_count >= Task.volunteers_needed, Task.status),
-            else_=TaskStatus.dispatched.value,
-        ),
-        "dispatch_level": level,
-        "escalate_at": (now + window) if window is not None else None,
-    }
-    if due_at is None:
-        values["dispatched_at"] = now
-    result = await session.execute(
-        update(Task).where(Task.id == task_id, *conds).values(**values).execution_options(synchronize_session=False)
-    )
-    if rowcount(result) != 1:
-        return False
-    if replace:
-        await session.execute(delete(TaskOffer).where(TaskOffer.task_id == task_id))
-    existing = set(
-        (await session.execute(select(TaskOffer.team_id).where(TaskOffer.task_id == task_id))).scalars()
-    )
-    for team_id in team_ids:
-        if team_id not in existing:
-            session.add(
-                TaskOffer(task_id=task_id, team_id=team_id, level=level, offered_at=now, by_person_id=by_person_id)
-            )
-    await session.flush()
-    return True
-
-
-async def offered_team_ids(*, session: AsyncSession, task_id: int) -> list[int]:
-    """The teams a task is currently offered to."""
-    stmt = select(TaskOffer.team_id).where(TaskOffer.task_id == task_id).order_by(TaskOffer.id)
-    return list((await session.execute(stmt)).scalars())
 
 
 async def accept_task(
@@ -167,6 +113,9 @@ async def accept_task(
                     escalate_at=case(
                         (Task.accepted_count + 1 >= Task.volunteers_needed, None), else_=Task.escalate_at
                     ),
+                    stuck_since=case(
+                        (Task.accepted_count + 1 >= Task.volunteers_needed, None), else_=Task.stuck_since
+                    ),
                 )
                 .execution_options(synchronize_session=False)
             )
@@ -199,8 +148,13 @@ async def accept_task(
     return AcceptResult.won
 
 
-async def release_task(*, session: AsyncSession, task_id: int, volunteer_id: int, now: datetime) -> bool:
-    """Give a claimed place back (放弃) before completion; the task is open again."""
+async def release_task(*, session: AsyncSession, task_id: int, volunteer_id: int, now: datetime,
+                       window: timedelta | None = None) -> bool:
+    """Give a claimed place back (放弃) before completion; the task is open again.
+
+    With `window` the task's clock starts again (an accepted task had none): nobody took the
+    place back within it, and it climbs like any other task.
+    """
     task_open = exists().where(
         Task.id == task_id, Task.status.in_([TaskStatus.dispatched.value, TaskStatus.accepted.value])
     )
@@ -217,12 +171,22 @@ async def release_task(*, session: AsyncSession, task_id: int, volunteer_id: int
     )
     if rowcount(result) != 1:
         return False
+    values: dict[str, object] = {"accepted_count": Task.accepted_count - 1, "status": TaskStatus.dispatched.value}
+    if window is not None:
+        values["escalate_at"] = case((Task.escalate_at.is_(None), now + window), else_=Task.escalate_at)
     await session.execute(
-        update(Task)
-        .where(Task.id == task_id)
-        .values(accepted_count=Task.accepted_count - 1, status=TaskStatus.dispatched.value)
-        .execution_options(synchronize_session=False)
+        update(Task).where(Task.id == task_id).values(**values).execution_options(synchronize_session=False)
     )
+    return True
+
+
+async def add_note(*, session: AsyncSession, task_id: int, note: str, limit: int = 2000) -> bool:
+    """Append a line to an open task's description (a villager's correction); False once it is done."""
+    task = await session.get(Task, task_id)
+    if task is None or task.status not in OPEN + (TaskStatus.accepted.value,):
+        return False
+    task.description = f"{task.description}\n{note}"[:limit]
+    await session.flush()
     return True
 
 

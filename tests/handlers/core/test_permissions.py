@@ -37,7 +37,8 @@ async def test_station_admin_cannot_dispatch_to_a_team_outside_the_station(chat)
 
 
 async def test_station_admin_dispatches_inside_and_the_center_admin_anywhere(chat) -> None:
-    await _order(chat)
+    # A need no team serves (held by the station admin): 派单 to a team already offered it is refused (issue 14).
+    await _order(chat, text="邻居占了我家宅基地，想找人咨询一下法律问题")
     out = await chat.send("蓬莱站长", "派单 #1 蓬莱社区志愿服务队")
     assert "已把任务 #1 派给「蓬莱社区志愿服务队」" in chat.last_to("蓬莱站长", out)
     out = await chat.send("中心管理员", "派单 #1 文艺志愿服务队")

@@ -57,6 +57,13 @@ async def _cancel(chat) -> None:
     assert "已取消" in chat.last_to("王大娘", out)
 
 
+async def _amend(chat) -> None:
+    out = await chat.send("王大娘", "俺老伴摔了一跤 腿动不了了 快来人")
+    assert "120" in chat.to("王大娘", out)[0]  # an emergency: no draft, the task exists at once
+    out = await chat.send("王大娘", "在3号楼2单元501 门开着")
+    assert "已把您说的补充到任务 #1" in chat.last_to("王大娘", out)
+
+
 async def _run(chat, job: Callable[..., Awaitable[int]]) -> int:
     """Run a scheduler job at the harness's now, committing what it did (as scheduler/runner.py does)."""
     async with chat.sessions() as session:
@@ -93,6 +100,7 @@ SCENARIOS: dict[str, Callable[..., Awaitable[None]]] = {
     "complete": _complete,
     "rate": _rate,
     "cancel": _cancel,
+    "amend": _amend,
     "escalate": _escalate,
     "escalate_report": _escalate_report,
     "auto_confirm": _auto_confirm,

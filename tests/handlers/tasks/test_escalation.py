@@ -84,3 +84,15 @@ async def test_unrated_task_is_confirmed_after_72_hours(chat) -> None:
         assert (await s.get(Task, 1)).status == "closed"
         hours = (await s.execute(select(HoursEntry.hours))).scalars().all()
         assert [float(h) for h in hours] == [1.5]
+
+
+async def test_an_urgent_request_that_is_no_emergency_is_drafted_and_waits_thirty_minutes(chat) -> None:
+    out = await chat.send("王大娘", "急！家里水管冻裂了 需要人马上来修")
+    assert "请确认您的需求" in chat.last_to("王大娘", out) and "紧急：是" in chat.last_to("王大娘", out)
+    await chat.send("王大娘", "确认")
+    chat.clock.advance(minutes=29)
+    assert (await run_due(chat.sessions, chat.clock.now()))["escalate"] == 0
+    chat.clock.advance(minutes=1)
+    assert (await run_due(chat.sessions, chat.clock.now()))["escalate"] == 1
+    async with chat.sessions() as s:
+        assert (await s.get(Task, 1)).emergency is None

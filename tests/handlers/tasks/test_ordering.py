@@ -14,11 +14,13 @@ async def _replies_to(chat, name: str) -> list[OutboxMessage]:
         )).scalars())
 
 
-async def test_with_no_team_for_the_need_the_one_reply_says_an_admin_will_dispatch(chat) -> None:
+async def test_with_no_team_for_the_need_the_one_reply_names_the_admin_who_has_it(chat) -> None:
+    # Issue 14: the villager is told who holds the task, in words (it used to say only "an admin").
     await chat.send("王大娘", "邻居占了我家宅基地，想找人咨询一下法律问题")
     out = await chat.send("王大娘", "确认")
-    assert chat.to("王大娘", out) == [
-        "已提交！您的任务号是 #1。暂时没有对口的志愿服务队，已请管理员人工派单。\n查看进度请发：我的"]
+    assert chat.to("王大娘", out) == [(
+        "已提交！您的任务号是 #1。暂时没有对口的志愿服务队，已交给蓬莱社区的站长蓬莱站长处理，有进展我会马上告诉您。"
+        "\n查看进度请发：我的")]
     assert "请人工派单：派单 #1 <队伍名>" in chat.last_to("蓬莱站长", out)
     assert not chat.to("城关所长", out)  # the station's admins are asked first
     replies = await _replies_to(chat, "王大娘")
