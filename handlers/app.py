@@ -5,7 +5,7 @@ Order matters only for the free-text fallback (task intake) — commands are mat
 
 from __future__ import annotations
 
-from handlers.activities import activities, attendance, broadcast, moral_day, projects
+from handlers.activities import activities, attendance, broadcast, changes, moral_day, projects
 from handlers.core.router import Dispatcher
 from handlers.datamap import dashboard_link, exports, stats
 from handlers.people import contact, groups, help, me, registration, welcome
@@ -29,6 +29,7 @@ def build_dispatcher() -> Dispatcher:
         wishes.router,
         pairing.router,
         activities.router,
+        changes.router,
         attendance.router,
         broadcast.router,
         projects.router,

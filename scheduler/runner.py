@@ -16,12 +16,14 @@ from handlers.activities.attendance import mark_no_shows_due
 from scheduler.fire import Job, Routine
 from scheduler.job import JobRun
 from scheduler.jobs.digests import ADMIN_REPORT_JOB, CAPTAIN_DIGEST_JOB
+from scheduler.jobs.intake import NIGHTLY_RETRAIN_JOB
 from scheduler.jobs.moral_day import MORAL_DAY_JOB
 from scheduler.jobs.pairings import PAIRING_REMINDER_JOB, PAIRING_REPORT_JOB, WISH_REMINDER_JOB
 from scheduler.jobs.reminders import ACTIVITY_REMINDER_JOB
 from scheduler.jobs.tasks import AUTO_CONFIRM_JOB, ESCALATE_JOB
 from storage.datamap.recount import fold_deltas
 from storage.db import Session, Sessions
+from storage.scheduling.installation import record_first_run
 from storage.scheduling.leases import Fence, FencedOut
 
 log = logging.getLogger(__name__)
@@ -47,14 +49,20 @@ JOBS: dict[str, Job] = {job.name: job for job in (
     PAIRING_REPORT_JOB,
     WISH_REMINDER_JOB,
     Routine("stats_fold", _fold_stats),
+    NIGHTLY_RETRAIN_JOB,  # the intake learns from the day's confirmed requests (03:00)
 )}
 
 
 async def run_jobs(sessions: Sessions, run: JobRun, only: list[str] | None = None) -> dict[str, int]:
     """Run every job (or the named ones) as of `run.now`; returns what each did, -1 for a failure.
 
-    A stale fencing token stops the whole run: this scheduler is no longer the leader.
+    A stale fencing token stops the whole run: this scheduler is no longer the leader. The
+    first run of all records its instant as the installation's first run, before any job
+    reads what it owes.
     """
+    async with sessions() as session:
+        await record_first_run(session, run.now)
+        await session.commit()
     done: dict[str, int] = {}
     for name, job in JOBS.items():
         if only is not None and name not in only:

@@ -11,17 +11,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import inspect
-import logging
 from collections.abc import Sequence
 
-from bot.cli import core, datamap, db, jobs, parse, roster, wechat
+from bot.cli import core, datamap, db, intake, jobs, parse, roster, tasks, template, wechat
 from bot.cli.roster import DEMO_DIR
+from bot.logs import configure_logging
 from bot.settings import Settings
 
 __all__ = ["DEMO_DIR", "main"]
 
 # In the order `xinfeng --help` lists their commands.
-GROUPS = (core, db, roster, parse, jobs, datamap, wechat)
+GROUPS = (core, db, roster, template, parse, intake, jobs, tasks, datamap, wechat)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -36,6 +36,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
     args = _parser().parse_args(argv)
     settings = Settings()
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings)
     outcome = args.run(settings, args)
     return asyncio.run(outcome) if inspect.iscoroutine(outcome) else outcome

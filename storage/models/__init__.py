@@ -6,7 +6,7 @@ names, so `Base.metadata` (exported as `metadata`) always holds the whole schema
 """
 from __future__ import annotations
 
-from storage.models.activities import Activity, ActivitySignup, Project  # noqa: F401
+from storage.models.activities import Activity, ActivitySignup, HoursCorrection, Project  # noqa: F401
 from storage.models.audit import AuditEntry  # noqa: F401
 from storage.models.base import Base, BigId, UTCDateTime  # noqa: F401
 from storage.models.dashboard import DashboardLink, DashboardSession  # noqa: F401
@@ -17,6 +17,7 @@ from storage.models.datamap import (  # noqa: F401
     StatLastActive,
     StatUnitClosure,
 )
+from storage.models.intake import IntakeExample, IntakeModel  # noqa: F401
 from storage.models.messaging import (  # noqa: F401
     ConversationState,
     InboxMessage,
@@ -43,6 +44,7 @@ from storage.models.points import (  # noqa: F401
     Redemption,
 )
 from storage.models.scheduling import (  # noqa: F401
+    Installation,
     ScheduleFiring,
     ScheduleFiringUnit,
     SchedulerLease,

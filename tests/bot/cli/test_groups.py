@@ -8,9 +8,10 @@ from bot.cli import GROUPS, _parser
 
 COMMANDS = [
     ["run"], ["chat"], ["db", "upgrade"], ["import", "net"], ["grant", "139", "admin", "BP"], ["demo"], ["parse"],
-    ["jobs", "run", "--now", "2026-12-05T08:00"], ["jobs", "list"], ["schedule", "list"],
+    ["jobs", "run", "--now", "2026-12-05T08:00"], ["jobs", "list"], ["tasks", "stuck"], ["schedule", "list"],
     ["schedule", "set", "BP", "每月5日"], ["schedule", "clear", "BP"], ["export", "hours", "--region", "BP"],
     ["stats", "check"], ["dashboard"], ["wechat", "menu"], ["wecom", "group", "KJ"],
+    ["template", "模板"], ["intake", "report"],
 ]
 
 
