@@ -46,7 +46,7 @@ __all__ = ["points_line", "points_text", "router", "shop_name"]
 
 router = Router("points")
 
-_SOURCE_ZH = {"task": "任务", "activity": "活动"}
+_SOURCE_ZH = {"task": "任务", "activity": "活动", "activity_correction": "活动时长更正"}
 
 
 async def nearby_shops(ctx: Context) -> list[OrgUnit]:

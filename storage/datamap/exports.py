@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from storage.datamap.rules import OFFSET_HOURS
+from storage.datamap.served import served_unit
 from storage.models import (
     HoursEntry,
     OrgUnit,
@@ -122,11 +123,7 @@ async def hours_rows(session: AsyncSession, unit: OrgUnit, start: datetime, end:
     served_at = aliased(OrgUnit)
     home = aliased(OrgUnit)
     signup_activity = aliased(Activity)
-    task_unit = select(Task.org_unit_id).where(Task.id == HoursEntry.source_id).scalar_subquery()
-    activity_unit = (select(Activity.org_unit_id).join(ActivitySignup, ActivitySignup.activity_id == Activity.id)
-                     .where(ActivitySignup.id == HoursEntry.source_id).scalar_subquery())
-    where = case((HoursEntry.source_type == "task", task_unit),
-                 (HoursEntry.source_type == "activity_signup", activity_unit), else_=Person.org_unit_id)
+    where = served_unit()
     title = (select(signup_activity.title).join(ActivitySignup, ActivitySignup.activity_id == signup_activity.id)
              .where(ActivitySignup.id == HoursEntry.source_id).scalar_subquery())
     stmt = (
@@ -140,7 +137,8 @@ async def hours_rows(session: AsyncSession, unit: OrgUnit, start: datetime, end:
     )
     async for at, name, phone, shares, home_name, home_path, served, source, source_id, activity, hours in _stream(
             session, stmt):
-        origin = {"task": f"任务 #{source_id}", "activity_signup": f"活动：{activity or ''}"}.get(source, source)
+        origin = {"task": f"任务 #{source_id}", "activity_signup": f"活动：{activity or ''}",
+                  "hours_correction": f"时长更正 #{source_id}"}.get(source, source)
         yield [local_text(at), name, phones.person(phone, home_path, shares), home_name or "", served, origin,
                _hours(hours)]
 
@@ -168,7 +166,9 @@ async def tasks_rows(session: AsyncSession, unit: OrgUnit, start: datetime, end:
 
 
 def _volunteers_statement(unit: OrgUnit, start: datetime, end: datetime) -> Select[Any]:
-    served = (select(HoursEntry.volunteer_id, func.count().label("n"), func.sum(HoursEntry.hours).label("h"))
+    # A correction changes the hours of a service already counted: it adds hours, not a service.
+    services = func.count(case((HoursEntry.source_type == "hours_correction", None), else_=HoursEntry.id))
+    served = (select(HoursEntry.volunteer_id, services.label("n"), func.sum(HoursEntry.hours).label("h"))
               .where(HoursEntry.credited_at >= start, HoursEntry.credited_at < end)
               .group_by(HoursEntry.volunteer_id).subquery())
     team_codes = (select(func.aggregate_strings(Team.code, "|")).join(TeamMember, TeamMember.team_id == Team.id)

@@ -18,13 +18,14 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import case, func, literal_column, select, union
+from sqlalchemy import func, literal_column, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.datamap.recount import read_counters
 from storage.datamap.rules import OFFSET_HOURS, accept_bucket, local_period
+from storage.datamap.served import served_unit
 from storage.models import HoursEntry, OrgUnit, Person, Task, TaskAssignment, Team
-from storage.models.activities import Activity, ActivitySignup, Project
+from storage.models.activities import Activity, Project
 from storage.models.pairings import Pairing, PairingVisit
 from storage.models.wishes import Wish
 from storage.people.network import in_subtree
@@ -306,12 +307,7 @@ async def figures_naive(session: AsyncSession, unit: OrgUnit, now: datetime, mon
     for month, hist in accept_month.items():
         if month in by_month:
             by_month[month].median_accept_minutes = lower_median(hist)
-    task_unit = select(Task.org_unit_id).where(Task.id == HoursEntry.source_id).scalar_subquery()
-    activity_unit = (select(Activity.org_unit_id).join(ActivitySignup, ActivitySignup.activity_id == Activity.id)
-                     .where(ActivitySignup.id == HoursEntry.source_id).scalar_subquery())
-    home_unit = select(Person.org_unit_id).where(Person.id == HoursEntry.volunteer_id).scalar_subquery()
-    where_served = case((HoursEntry.source_type == "task", task_unit),
-                        (HoursEntry.source_type == "activity_signup", activity_unit), else_=home_unit)
+    where_served = served_unit()
     for month, centi in await s.execute(
             select(month_col(HoursEntry.credited_at), func.sum(func.round(HoursEntry.hours * 100)))
             .select_from(HoursEntry).join(OrgUnit, OrgUnit.id == where_served).where(inside)

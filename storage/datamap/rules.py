@@ -33,7 +33,8 @@ OFFSET_HOURS = 8
 Template = str | Callable[[str, str], str]
 
 # Sources of hours attributed to the unit where the service happened (others: the volunteer's home).
-HOURS_AT_SOURCE = ("task", "activity_signup")
+# A correction of an activity's verified hours counts where the activity was held, as the hours it corrects.
+HOURS_AT_SOURCE = ("task", "activity_signup", "hours_correction")
 
 
 def local_period(dialect: str, expr: str, grain: str) -> str:
@@ -77,6 +78,9 @@ _HOURS_UNIT = (
     " WHEN 'task' THEN (SELECT t.org_unit_id FROM tasks t WHERE t.id = {r}.source_id)"
     " WHEN 'activity_signup' THEN (SELECT a.org_unit_id FROM activity_signups s"
     " JOIN activities a ON a.id = s.activity_id WHERE s.id = {r}.source_id)"
+    " WHEN 'hours_correction' THEN (SELECT a.org_unit_id FROM hours_corrections c"
+    " JOIN activity_signups s ON s.id = c.signup_id JOIN activities a ON a.id = s.activity_id"
+    " WHERE c.id = {r}.source_id)"
     " ELSE (SELECT p.org_unit_id FROM people p WHERE p.id = {r}.volunteer_id) END)"
 )
 

@@ -22,6 +22,10 @@ def _run(connection: Connection) -> None:
         compare_type=True,
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # Workers started together all migrate at start: the first holds this lock for its
+            # transaction, the others wait and then find nothing left to apply.
+            connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7461726)")
         context.run_migrations()
 
 

@@ -100,7 +100,7 @@ class RoleGrant(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
     role: Mapped[str] = mapped_column(String(32))
-    org_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"))
+    org_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"), index=True)
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
 
     # NULLs never collide in a unique constraint, so each kind of scope gets a partial index.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 import uuid
 
 import pytest
@@ -60,4 +61,29 @@ async def test_postgresql_upgrade_matches_models() -> None:
     finally:
         async with admin.begin() as conn:
             await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        await admin.dispose()
+
+
+@pytest.mark.skipif(not os.environ.get("XINFENG_TEST_DATABASE_URL"), reason="XINFENG_TEST_DATABASE_URL not set")
+async def test_workers_migrating_at_once_on_postgresql_do_not_collide() -> None:
+    """Two worker processes start together on an empty database: one applies every revision, the other waits."""
+    base = os.environ["XINFENG_TEST_DATABASE_URL"]
+    name = "xf_mig_" + uuid.uuid4().hex[:10]
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as conn:
+        await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = base.rsplit("/", 1)[0] + "/" + name
+    script = "import sys; from storage.migrate import upgrade; print(len(upgrade(sys.argv[1])))"
+    try:
+        workers = [await asyncio.create_subprocess_exec(sys.executable, "-c", script, url,
+                                                        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+                   for _ in range(2)]
+        results = [await asyncio.wait_for(w.communicate(), timeout=120) for w in workers]
+        assert [w.returncode for w in workers] == [0, 0], [err.decode()[-2000:] for _, err in results]
+        # Each revision ran once in all: whoever waited found nothing left to apply.
+        assert sorted(int(out) for out, _ in results)[0] == 0
+        assert await _diff(url) == []
+    finally:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         await admin.dispose()

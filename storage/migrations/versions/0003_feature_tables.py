@@ -325,11 +325,9 @@ def upgrade() -> None:
         batch_op.create_foreign_key('fk_projects_created_by', 'people', ['created_by_id'], ['id'])
 
     # ### end Alembic commands ###
-    # The data-map aggregates are kept by triggers, which Alembic cannot see: install them and
-    # count what is already there.
-    from storage.datamap.recount import install_aggregates_sync
-
-    install_aggregates_sync(op.get_bind())
+    # The data-map aggregates are kept by triggers, which Alembic cannot see. They are today's
+    # code, which may name tables later migrations create (SQLite then refuses every later ALTER
+    # TABLE), so 0009 installs them and counts what is there, once every table exists.
 
 
 def downgrade() -> None:

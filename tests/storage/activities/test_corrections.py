@@ -121,3 +121,26 @@ async def test_a_correction_needs_another_amount_not_below_zero(sessions, clock)
     with pytest.raises(ValueError):
         await _correct(sessions, clock, signup_id, "2", "-1")
     assert await _correct(sessions, clock, signup_id, "1", "3") is None  # not what it is now
+
+
+async def test_a_correction_counts_on_the_data_map_where_the_activity_was_held(sessions, clock) -> None:
+    from storage.datamap.figures import figures, figures_naive
+    from storage.datamap.recount import maintained, recount
+
+    signup_id, volunteer, village = await _verified(sessions, clock, "2")
+    async with sessions() as s:
+        # The volunteer lives elsewhere: the hours still belong to the village that held the activity.
+        home = OrgUnit(code="H", name="家", level="station", path="")
+        s.add(home)
+        await s.flush()
+        home.path = f"/{home.id}/"
+        (await s.get(Person, volunteer)).org_unit_id = home.id
+        await s.commit()
+    await _correct(sessions, clock, signup_id, "2", "3")
+    async with sessions() as s:
+        held, lives = await s.get(OrgUnit, village), await s.get(OrgUnit, home.id)
+        now = clock.now() + timedelta(hours=6)
+        assert (await figures(s, held, now)).hours == Decimal(3)
+        assert (await figures_naive(s, held, now)).hours == Decimal(3)
+        assert (await figures(s, lives, now)).hours == Decimal(0)
+        assert await maintained(s) == await recount(s)

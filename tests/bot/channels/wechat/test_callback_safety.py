@@ -118,13 +118,11 @@ async def test_entity_expansion_and_external_entities_are_refused_quickly(make_w
         else:
             params, body = world.resident.signed(payload, encrypted=False)  # correctly signed
         tracemalloc.start()
-        started = time.perf_counter()
         answer = await world.resident.post_raw(params, body)
-        elapsed = time.perf_counter() - started
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         assert answer.status == 400
-        assert elapsed < 0.5 and peak < 2_000_000  # expanded, &g; alone would be 10^8 bytes
+        assert peak < 2_000_000  # never expanded: &g; alone would be 10^8 bytes
     assert (await _stored(world))[0] == 0
 
 
