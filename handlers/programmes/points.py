@@ -37,10 +37,10 @@ from storage.programmes.points import (
     balance,
     effective_rule,
     ensure_account,
-    history,
     shop_goods,
     shops_below,
 )
+from storage.programmes.points_history import history
 
 __all__ = ["points_line", "points_text", "router", "shop_name"]
 

@@ -18,7 +18,8 @@ from storage.activities.attendance import verify_hours
 from storage.activities.corrections import Corrected, correct_hours
 from storage.models import HoursEntry, OrgUnit, Person, Team
 from storage.models.activities import ActivitySignup, HoursCorrection
-from storage.programmes.points import balance, history, redeem, stock_goods
+from storage.programmes.points import balance, redeem, stock_goods
+from storage.programmes.points_history import history
 from storage.tasks.hours import credit_hours, total_hours
 
 

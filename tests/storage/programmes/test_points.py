@@ -20,11 +20,11 @@ from storage.programmes.points import (
     balance,
     effective_rule,
     ensure_account,
-    history,
     redeem,
     set_rule,
     stock_goods,
 )
+from storage.programmes.points_history import history
 from storage.tasks.hours import credit_hours
 
 
