@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from handlers.language.addresses import address_spans
 from handlers.language.textnorm import normalize
 
 STATUS_ZH = {
@@ -48,14 +49,9 @@ _PHONES = re.compile(
     rf"|(?<!\d)\(?(0\d{{2,3}})\)?{_SEP}(\d{{3,4}}){_SEP}(\d{{4}})(?!\d)"
     r"|(?<!\d)\d{7,}(?!\d)"
 )
+# Digits or Chinese numerals inside a house number, each run masked as one "*".
 _NUM = r"(?:\d+|[一二三四五六七八九十两零〇]+)"
-# House numbers: building, unit, floor, room, yard, a street's number — "3号楼2单元501", "建设街12号", "5号院".
-# A bare "12号" is a house number only after a street ("建设街12号"); elsewhere it is a date ("5号来").
-_ADDRESS = re.compile(
-    rf"{_NUM}\s*(?:号楼|栋|幢|号院|单元|层|楼|室)"
-    rf"|(?<=[街路巷道弄里屯])\s*{_NUM}\s*号"
-    rf"|(?<=单元)\s*\d{{2,4}}(?:室)?"
-)
+_GROUP_ONLY = re.compile(rf"^{_NUM}\s*[组队]$")
 
 
 def _masked_spans(folded: str) -> list[tuple[int, int, str]]:
@@ -71,10 +67,12 @@ def _masked_spans(folded: str) -> list[tuple[int, int, str]]:
     taken = [False] * len(folded)
     for s, e, _ in spans:
         taken[s:e] = [True] * (e - s)
-    for m in _ADDRESS.finditer(folded):
-        if any(taken[m.start():m.end()]):
+    # House numbers as the request parser finds them (one reader of 门牌 for the draft and the mask).
+    # A village group alone ("杨家村7组") names part of a village that everyone there knows, not a house.
+    for start, end in address_spans(folded):
+        if any(taken[start:end]) or _GROUP_ONLY.match(folded[start:end]):
             continue
-        spans.append((m.start(), m.end(), re.sub(_NUM, "*", folded[m.start():m.end()])))
+        spans.append((start, end, re.sub(_NUM, "*", folded[start:end])))
     return sorted(spans)
 
 

@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from handlers.core.texts import mask_private
+from handlers.language.addresses import extract_address
 from storage.models import OutboxMessage, TeamGroup
 
 
@@ -22,6 +23,8 @@ from storage.models import OutboxMessage, TeamGroup
     ("建设街12号3楼", "建设街*号*楼"),
     ("5号院", "*号院"),
     ("三号楼二单元", "*号楼*单元"),
+    ("一楼东户", "*楼东户"),
+    ("光明路18号 二组老刘家", "光明路*号 *组老刘家"),
 ])
 def test_phones_and_house_numbers_are_masked(text: str, masked: str) -> None:
     assert mask_private(text) == masked
@@ -32,6 +35,17 @@ def test_phones_and_house_numbers_are_masked(text: str, masked: str) -> None:
 ])
 def test_times_counts_and_village_groups_are_left_alone(text: str) -> None:
     assert mask_private(text) == text
+
+
+@pytest.mark.parametrize("text", [
+    "俺家住3号楼2单元501 晚上八点以后家里有人", "幸福小区8号楼3层 王大爷家", "城关街道光明路18号的李奶奶", "住5号院东屋",
+])
+def test_the_house_number_the_draft_keeps_is_the_one_masked(text: str) -> None:
+    """One reader of house numbers: what the draft shows as the address is exactly what an offer card hides."""
+    address = extract_address(text)
+    assert address and any(ch.isdigit() for ch in address)
+    masked = mask_private(text)
+    assert address not in masked and not any(ch.isdigit() for ch in masked.replace("八点", ""))
 
 
 async def test_offer_and_group_cards_are_masked_and_the_accepted_volunteer_sees_everything(chat) -> None:
