@@ -1,4 +1,7 @@
-"""The Telegram channel's configuration: settings → `TelegramConfig`, the client, the command menu."""
+"""The Telegram channel's configuration: settings → `TelegramConfig`, the client, the commands, deep links.
+
+Which commands each kind of chat and person is shown is `bot.channels.telegram.menus`.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ if TYPE_CHECKING:
 
 _SECRET_FORM = re.compile(r"[A-Za-z0-9_-]{1,256}")
 _COMMAND_FORM = re.compile(r"[a-z0-9_]{1,32}")
+_USERNAME_FORM = re.compile(r"[A-Za-z0-9_]{5,32}")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
@@ -68,6 +72,7 @@ class TelegramConfig:
     backoff: float = 0.5  # first network retry delay; doubles, capped at `backoff_cap`
     backoff_cap: float = 30.0
     sweep_interval: float = 60.0  # how often stored-but-unhandled updates are looked for
+    menu_interval: float = 60.0  # how often people's own command menus are brought in step with their roles
 
     def __post_init__(self) -> None:
         if not self.token or ":" not in self.token:
@@ -131,10 +136,11 @@ def retry_seconds(exc: RetryAfter) -> float:
 
 
 def bot_commands(dispatcher: Dispatcher) -> list[BotCommand]:
-    """The slash commands for Telegram's menu, each described by its Chinese command names.
+    """Every slash command people also reach by a Chinese name, described by those names.
 
     A handler is listed once, under its first latin alias, and only if people also reach it
-    by a Chinese name (commands without one are another platform's plumbing).
+    by a Chinese name (commands without one are another platform's plumbing). The menus
+    (`bot.channels.telegram.menus`) are chosen from these.
     """
     commands: list[BotCommand] = [BotCommand("start", "开始使用")]
     seen_names = {"start"}
@@ -152,4 +158,11 @@ def bot_commands(dispatcher: Dispatcher) -> list[BotCommand]:
             seen_names.add(name)
             seen_handlers.add(id(cmd.handler))
             commands.append(BotCommand(name, "、".join(chinese)[:256]))
-    return commands[:100]
+    return commands
+
+
+def deep_link(username: str | None, payload: str) -> str | None:
+    """The link that opens the bot and sends it `/start <payload>`; None while the bot's name is unknown."""
+    if not username or not _USERNAME_FORM.fullmatch(username):
+        return None
+    return f"https://t.me/{username}?start={payload}"

@@ -9,6 +9,9 @@ that would exceed 30/s for the bot, 1/s in a chat or 20/min in a group gets 429 
 `parameters.retry_after`. Tests can make the next calls fail or drop the connection.
 Uploads are held to the Bot API's limits: a photo up to 10 MB (and 10,000 pixels of width plus
 height), any other file up to 50 MB; beyond them the answer is 413, as Telegram's.
+Command menus are kept per scope (setMyCommands, deleteMyCommands; `menu_shown` resolves what a
+chat sees) within Telegram's limits: at most 100 commands of 1-32 lowercase letters, digits or
+underscores, each described in 1-256 characters, for a scope whose chat exists.
 
 Not a test module (no `test_` prefix): the conftest and the benchmark load it by path.
 """
@@ -193,7 +196,9 @@ class FakeBotAPI:
         self.callback_answers: dict[str, dict[str, Any]] = {}
         # What was uploaded, per chat: (method, filename, bytes).
         self.files: dict[int, list[tuple[str, str, bytes]]] = {}
-        self.commands: list[dict[str, Any]] = []
+        self.commands: list[dict[str, Any]] = []  # the default scope's menu
+        # Every menu set, by scope: ("default", lang), ("all_private_chats", lang), ("chat", chat_id, lang) …
+        self.menus: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
         self.webhook: dict[str, Any] | None = None
         self.webhook_responses: list[int] = []
         self.calls: list[tuple[str, dict[str, Any]]] = []
@@ -479,13 +484,62 @@ class FakeBotAPI:
     def _api_getMe(self, params: dict[str, Any]) -> dict[str, Any]:
         return self.bot_user
 
+    def _menu_scope(self, params: dict[str, Any]) -> tuple[Any, ...]:
+        """The scope a menu call names (default when none), with its language; ApiError as Telegram answers."""
+        scope = params.get("scope") or {"type": "default"}
+        if not isinstance(scope, dict):
+            raise ApiError(400, "Bad Request: can't parse BotCommandScope JSON object")
+        kind = scope.get("type")
+        if kind in ("default", "all_private_chats", "all_group_chats", "all_chat_administrators"):
+            key: tuple[Any, ...] = (kind,)
+        elif kind in ("chat", "chat_administrators", "chat_member"):
+            chat = scope.get("chat_id")
+            if not isinstance(chat, int):
+                raise ApiError(400, "Bad Request: chat not found")
+            self._chat(chat)
+            key = (kind, chat)
+            if kind == "chat_member":
+                if scope.get("user_id") not in self.users:
+                    raise ApiError(400, "Bad Request: user not found")
+                key += (scope["user_id"],)
+        else:
+            raise ApiError(400, "Bad Request: wrong BotCommandScope type specified")
+        return (*key, params.get("language_code") or "")
+
     def _api_setMyCommands(self, params: dict[str, Any]) -> bool:
         commands = params.get("commands") or []
+        if len(commands) > 100:
+            raise ApiError(400, "Bad Request: BOT_COMMANDS_TOO_MUCH")
         for c in commands:
-            if not re.fullmatch(r"[a-z0-9_]{1,32}", c.get("command", "")) or not 1 <= len(c.get("description", "")) <= 256:
+            if not re.fullmatch(r"[a-z0-9_]{1,32}", c.get("command", "")):
                 raise ApiError(400, "Bad Request: BOT_COMMAND_INVALID")
-        self.commands = commands
+            if not 1 <= len(c.get("description", "")) <= 256:
+                raise ApiError(400, "Bad Request: BOT_COMMAND_DESCRIPTION_INVALID")
+        key = self._menu_scope(params)
+        if commands:
+            self.menus[key] = commands
+        else:  # an empty list deletes the scope's menu
+            self.menus.pop(key, None)
+        if key == ("default", ""):
+            self.commands = commands
         return True
+
+    def _api_deleteMyCommands(self, params: dict[str, Any]) -> bool:
+        key = self._menu_scope(params)
+        self.menus.pop(key, None)
+        if key == ("default", ""):
+            self.commands = []
+        return True
+
+    def menu_shown(self, chat_id: int, language_code: str = "") -> list[str]:
+        """The commands a chat's menu shows: its own, else its chat type's, else the default (each: language first)."""
+        everyone = ("all_group_chats",) if chat_id < 0 else ("all_private_chats",)
+        for scope in (("chat", chat_id), everyone, ("default",)):
+            for language in dict.fromkeys((language_code, "")):
+                menu = self.menus.get((*scope, language))
+                if menu:
+                    return [c["command"] for c in menu]
+        return []
 
     def _api_setWebhook(self, params: dict[str, Any]) -> bool:
         url = params.get("url", "")
