@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from bot.settings import Settings
-from handlers.datamap.files import write_csv, write_xlsx
+from handlers.datamap.files import EARLIEST_DAY, LATEST_DAY, write_csv, write_xlsx
 from storage.datamap.exports import HEADERS, KINDS, LOCAL, PhoneRule, export_rows, export_size
 from storage.people.network import unit_by_code
 
@@ -28,9 +28,12 @@ KIND_ZH = {"hours": "工时", "tasks": "任务", "volunteers": "志愿者", "act
 
 def _date(text: str) -> date:
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"不是日期：{text}（请写成 2026-11-01）") from None
+    if not EARLIEST_DAY <= day <= LATEST_DAY:
+        raise argparse.ArgumentTypeError(f"日期要在 {EARLIEST_DAY} 到 {LATEST_DAY} 之间：{text}")
+    return day
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -51,7 +54,7 @@ async def run_export(settings: Settings, args: Any) -> int:
 
     today = datetime.now(LOCAL).date()
     date_to = args.date_to or today
-    date_from = args.date_from or date_to.replace(day=1)
+    date_from = args.date_from or max(date_to.replace(day=1), EARLIEST_DAY)
     if date_from > date_to:
         print(f"开始日期 {date_from} 晚于结束日期 {date_to}。", file=sys.stderr)
         return 2

@@ -12,6 +12,7 @@ scheduler); the captain can undo that. The changes themselves are the domain act
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
@@ -46,7 +47,7 @@ from handlers.core.router import Router
 from handlers.core.texts import hours_text, usage
 from handlers.language.textnorm import parse_hours
 from storage.activities.activities import roster
-from storage.activities.attendance import CheckResult, length_hours, parse_location
+from storage.activities.attendance import CheckOutcome, CheckResult, length_hours, parse_location
 from storage.db import Session, load
 from storage.models import Person, Team
 from storage.models.activities import Activity, ActivitySignup
@@ -56,10 +57,26 @@ router = Router("attendance")
 CODE_TTL = timedelta(minutes=30)
 _CODE = re.compile(r"[0-9A-Za-z]{3,8}")
 ALL_WORDS = {"全部", "所有", "全体", "all"}
+# What a captain adds to 核时 to credit hours past the volunteer's daily cap, knowingly.
+PAST_CAP_WORDS = {"超时确认", "确认超时"}
 
 
-def _check_in_problem(ctx: Context, activity: Activity, result: CheckResult, distance: float | None) -> str:
-    a = aref(activity.id)
+def _minutes_left(ctx: Context, outcome: CheckOutcome) -> int:
+    """Whole minutes until a locked-out person may send a code again (at least 1)."""
+    if outcome.locked_until is None:
+        return 1
+    return max(1, math.ceil((outcome.locked_until - ctx.now).total_seconds() / 60))
+
+
+def _wrong_code_text(ctx: Context, outcome: CheckOutcome) -> str:
+    if outcome.locked_until is not None:
+        return f"签到码不对。错了太多次，请 {_minutes_left(ctx, outcome)} 分钟后再试，或请队长在现场帮您核对。"
+    left = f"（还可以再试 {outcome.left} 次）" if outcome.left is not None else ""
+    return f"签到码不对，请向队长核对后再发{left}。"
+
+
+def _check_in_problem(ctx: Context, activity: Activity, outcome: CheckOutcome) -> str:
+    a, result, distance = aref(activity.id), outcome.result, outcome.distance_m
     return {
         CheckResult.already: f"您已经签到过{a} 了。",
         CheckResult.not_signed: f"您没有报名{a}，不能签到。可以先发：报名 #{activity.id}",
@@ -68,7 +85,8 @@ def _check_in_problem(ctx: Context, activity: Activity, result: CheckResult, dis
         CheckResult.ended: f"{a} 已经结束，不能再签到。如果您参加了，请找队长为您核定时长。",
         CheckResult.closed: f"{a} 已取消。",
         CheckResult.need_code: f"请发签到码：签到 #{activity.id} 签到码",
-        CheckResult.wrong_code: "签到码不对，请向队长核对后再发。",
+        CheckResult.wrong_code: _wrong_code_text(ctx, outcome),
+        CheckResult.locked: f"签到码错了太多次，请 {_minutes_left(ctx, outcome)} 分钟后再试，或请队长在现场帮您核对。",
         CheckResult.no_location: f"{a} 没有设定位置，请用签到码签到：签到 #{activity.id} 签到码",
         CheckResult.too_far: f"您离活动地点约 {int(distance or 0)} 米，太远了。请到现场再签到，或用签到码签到。",
     }.get(result, "签到没有成功，请稍后再试。")
@@ -78,7 +96,7 @@ async def _do_check_in(ctx: Context, activity: Activity, code: str | None,
                        location: tuple[float, float] | None) -> None:
     outcome = await check_in(ctx.act, activity=activity, code=code, location=location)
     if outcome.result is not CheckResult.ok:
-        ctx.reply(_check_in_problem(ctx, activity, outcome.result, outcome.distance_m))
+        ctx.reply(_check_in_problem(ctx, activity, outcome))
         return
     ctx.reply(f"签到成功！{aref(activity.id)}【{activity.title}】，签到时间 {clock_text(ctx.tz, ctx.now)}。"
               f"\n离开时请发：签退 #{activity.id}", [Button("签退", f"签退 #{activity.id}")])
@@ -206,6 +224,9 @@ async def verify(ctx: Context, args: str) -> None:
         batch = await verify_all_hours(ctx.act, activity=activity)
         ctx.reply(batch.reason if isinstance(batch, Refused) else _batch_text(activity, batch))
         return
+    past_cap = parts[-1] in PAST_CAP_WORDS  # the leader's explicit word for hours past the daily cap
+    if past_cap:
+        parts = parts[:-1]
     name, hours_word = parts[1], " ".join(parts[2:])
     hours = None
     if hours_word:
@@ -214,17 +235,18 @@ async def verify(ctx: Context, args: str) -> None:
             ctx.reply(usage(f"核时 #{activity.id} 姓名 小时数", f"核时 #{activity.id} {name} 2小时"))
             return
         hours = Decimal(str(parsed))
-    verdict = await verify_hours(ctx.act, activity=activity, name=name, hours=hours)
+    verdict = await verify_hours(ctx.act, activity=activity, name=name, hours=hours, past_cap=past_cap)
     if isinstance(verdict, HoursVerdict) and verdict.verdict is Verdict.already and hours is not None:
         # Verified before: the hours given correct them (a ledger row for the difference).
-        corrected = await correct_hours(ctx.act, activity=activity, name=name, hours=hours)
+        corrected = await correct_hours(ctx.act, activity=activity, name=name, hours=hours, past_cap=past_cap)
         if isinstance(corrected, HoursCorrected):
             ctx.reply(f"已把 {name} 在{aref(activity.id)} 的时长从 {hours_text(corrected.corrected.before)} 小时更正为 "
                       f"{hours_text(corrected.corrected.after)} 小时{points_change_text(corrected.corrected)}"
                       f"已告诉{name}。")
             return
         verdict = corrected
-    ctx.reply(verdict.reason if isinstance(verdict, Refused) else _verdict_text(activity, name, verdict))
+    ctx.reply(verdict.reason if isinstance(verdict, Refused)
+              else _verdict_text(activity, name, verdict, ctx.act.daily_cap))
 
 
 def _batch_text(activity: Activity, batch: BatchVerdict) -> str:
@@ -234,10 +256,13 @@ def _batch_text(activity: Activity, batch: BatchVerdict) -> str:
     if batch.waiting:
         lines.append("还没有可核定时长的（未签到、未签退或不足 0.01 小时）：" + "、".join(batch.waiting)
                      + f"。请逐人核定：核时 #{activity.id} 姓名 2小时")
+    if batch.over_cap:
+        lines.append("加上当天的其他服务会超过每天的时长上限，没有核定：" + "、".join(batch.over_cap)
+                     + f"。如果属实，请逐人核定并写明：核时 #{activity.id} 姓名 小时数 超时确认")
     return "\n".join(lines)
 
 
-def _verdict_text(activity: Activity, name: str, verdict: HoursVerdict) -> str:
+def _verdict_text(activity: Activity, name: str, verdict: HoursVerdict, daily_cap: Decimal) -> str:
     a, n = aref(activity.id), activity.id
     return {
         Verdict.verified: f"已核定 {name} 在{a} 的时长：{hours_text(verdict.hours)} 小时。",
@@ -250,6 +275,8 @@ def _verdict_text(activity: Activity, name: str, verdict: HoursVerdict) -> str:
         Verdict.over_cap: f"时长不能超过活动时长 {hours_text(verdict.hours)} 小时。",
         Verdict.not_started: f"{a} 还没有开始，开始后才能核定时长。",
         Verdict.failed: f"{name} 的时长没有核定成功（可能刚被核定过），请发「核时 #{n}」查看。",
+        Verdict.over_daily_cap: f"{name} 这一天加上其他服务，最多还能记 {hours_text(verdict.hours)} 小时（每天上限 "
+                                f"{hours_text(daily_cap)} 小时）。如果属实，请写明：核时 #{n} {name} 小时数 超时确认",
     }[verdict.verdict]
 
 

@@ -1,6 +1,6 @@
 """导出 工时|任务|志愿者|活动 [地区] [日期] [xlsx|csv]: an admin's spreadsheet, sent as a document.
 
-Phones follow PRODUCT.md §2: a task's contact phone is shown to the admins over the task;
+Phones follow docs/roles.md: a task's contact phone is shown to the admins over the task;
 a person's own phone only when their home unit lies in the asker's scope (or they allow
 sharing) — a volunteer from the county team who served in a village shows as 139****0021
 in that village admin's file. Files go to private chats only. The command reads the words;
@@ -17,6 +17,7 @@ from handlers.core.context import Context
 from handlers.core.router import Router
 from handlers.core.texts import usage
 from handlers.datamap.actions import CHAT_ROW_LIMIT, KIND_ZH, export_sheet
+from handlers.datamap.files import EARLIEST_DAY, LATEST_DAY, sane_period
 from handlers.datamap.regions import RegionNotFound
 from storage.datamap.figures import local_today
 from storage.messaging.attachments import attach
@@ -38,11 +39,15 @@ def _month_span(year: int, month: int) -> tuple[date, date]:
 
 
 def parse_dates(words: list[str], today: date) -> tuple[date, date] | None:
-    """The period named by the words (two days, one day, a month, 本月/上月/今年); None if unreadable."""
+    """The period named by the words (two days, one day, a month, 本月/上月/今年); None if unreadable.
+
+    A period outside the years records can hold (1900, 9999) is unreadable too (`sane_period`).
+    """
     try:
-        return _parse_dates(words, today)
+        period = _parse_dates(words, today)
     except ValueError:  # 2026-13-45 looks like a date but is none
         return None
+    return period if period is None or sane_period(*period) else None
 
 
 def _parse_dates(words: list[str], today: date) -> tuple[date, date] | None:
@@ -94,7 +99,8 @@ async def export(ctx: Context, args: str) -> None:
     if isinstance(outcome, Refused):
         ctx.reply(outcome.reason)
     elif isinstance(outcome, Unreadable):
-        ctx.reply(usage("日期写成 2026-11-01 2026-11-30，或 2026-11、本月、上月", EXAMPLE))
+        ctx.reply(usage(f"日期写成 2026-11-01 2026-11-30，或 2026-11、本月、上月"
+                        f"（在 {EARLIEST_DAY} 到 {LATEST_DAY} 之间）", EXAMPLE))
     elif isinstance(outcome, RegionNotFound):
         ctx.reply(outcome.text)
     else:

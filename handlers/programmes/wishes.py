@@ -32,6 +32,7 @@ from handlers.programmes.actions.wishes import (
     claim_wish,
     confirm_wish,
     fulfil_wish,
+    may_see_wish,
     publish_wish,
     submit_wish,
 )
@@ -67,7 +68,11 @@ async def wish(ctx: Context, args: str) -> None:
     single = parse_ref(args) if len(args.split()) == 1 else None
     if single is not None:
         found = await wish_by_id(session=ctx.session, wish_id=single)
-        ctx.reply(await wish_card(ctx.session, found) if found else f"没有找到{wish_ref(single)}。")
+        if found is not None and not await may_see_wish(ctx.act, found):
+            # Said as if it were not there: whether a wish exists is itself not everyone's to know.
+            ctx.refuse(f"没有找到{wish_ref(single)}，或者您没有权限查看它。", "wish_view", "wish", found.id)
+            return
+        ctx.reply(await wish_card(ctx.session, found) if found else f"没有找到{wish_ref(single)}，或者您没有权限查看它。")
         return
     outcome = await submit_wish(ctx.act, args.split())
     if isinstance(outcome, Refused):

@@ -1,6 +1,8 @@
 """Attendance at an activity (签到/签退) and the hours it earns: each step one conditional UPDATE.
 
-Check-in needs the code shown on site, or a location within the activity's radius; check-out
+Check-in needs the code shown on site, or a location within the activity's radius. Codes are
+six digits, and a person who sends five wrong ones for an activity waits ten minutes before
+the next code is even compared (`CheckinAttempt`) — a guesser gets nowhere; check-out
 turns the time since check-in into hours, capped at the activity's length; the captain's
 verification credits them to the hours ledger once (source "activity_signup", the sign-up's
 id). No check-in by start + 30 min is a no-show, marked by an idempotent sweep the captain
@@ -28,7 +30,8 @@ from storage.activities.activities import (
     signup_of,
 )
 from storage.models.activities import Activity, ActivitySignup
-from storage.sql import rowcount
+from storage.models.trust import CheckinAttempt
+from storage.sql import insert_ignoring, rowcount
 from storage.tasks.hours import credit_hours
 
 HOURS_SOURCE = "activity_signup"
@@ -38,6 +41,9 @@ CHECKIN_OPENS_BEFORE = timedelta(hours=1)
 # No check-in by start + this is a no-show (PRODUCT.md §4).
 NO_SHOW_AFTER = timedelta(minutes=30)
 DEFAULT_RADIUS_M = 500
+# Wrong codes a person may send for one activity before waiting `LOCK_FOR` (issue 12).
+MAX_WRONG_CODES = 5
+LOCK_FOR = timedelta(minutes=10)
 
 _LOCATION = re.compile(r"\s*(-?\d+(?:\.\d+)?)\s*[,，]\s*(-?\d+(?:\.\d+)?)\s*")
 
@@ -86,15 +92,46 @@ class CheckResult(enum.Enum):
     no_location = "no_location"  # the activity has no coordinates to compare with
     too_far = "too_far"
     not_checked_in = "not_checked_in"
+    locked = "locked"  # too many wrong codes: wait until `locked_until`
 
 
 @dataclass(frozen=True)
 class CheckOutcome:
-    """A check-in/out's result, the distance of a location check-in, the hours of a check-out."""
+    """A check-in/out's result, the distance of a location check-in, the hours of a check-out.
+
+    A wrong code says how many tries are `left` (0: the person now waits until `locked_until`).
+    """
 
     result: CheckResult
     distance_m: float | None = None
     hours: Decimal | None = None
+    left: int | None = None
+    locked_until: datetime | None = None
+
+
+async def _locked_until(session: AsyncSession, activity_id: int, volunteer_id: int, now: datetime) -> datetime | None:
+    """Until when a person may not send codes for an activity, if they must still wait."""
+    stmt = select(CheckinAttempt.locked_until).where(CheckinAttempt.activity_id == activity_id,
+                                                     CheckinAttempt.volunteer_id == volunteer_id)
+    until = (await session.execute(stmt)).scalar_one_or_none()
+    return until if until is not None and until > now else None
+
+
+async def _wrong_code(session: AsyncSession, activity_id: int, volunteer_id: int, now: datetime) -> CheckOutcome:
+    """Count a wrong code; the fifth in a row locks the person out of this activity's codes for `LOCK_FOR`."""
+    key = (CheckinAttempt.activity_id == activity_id, CheckinAttempt.volunteer_id == volunteer_id)
+    await session.execute(insert_ignoring(session, CheckinAttempt).values(
+        activity_id=activity_id, volunteer_id=volunteer_id, failures=0))
+    await session.execute(update(CheckinAttempt).where(*key)
+                          .values(failures=CheckinAttempt.failures + 1, last_at=now)
+                          .execution_options(synchronize_session=False))
+    failures = int((await session.execute(select(CheckinAttempt.failures).where(*key))).scalar_one())
+    if failures < MAX_WRONG_CODES:
+        return CheckOutcome(CheckResult.wrong_code, left=MAX_WRONG_CODES - failures)
+    until = now + LOCK_FOR
+    await session.execute(update(CheckinAttempt).where(*key).values(failures=0, locked_until=until)
+                          .execution_options(synchronize_session=False))
+    return CheckOutcome(CheckResult.wrong_code, left=0, locked_until=until)
 
 
 async def _signup_and_activity(
@@ -143,8 +180,10 @@ async def check_in(
             return CheckOutcome(CheckResult.too_far, distance_m=distance)
     elif not code:
         return CheckOutcome(CheckResult.need_code)
+    elif (until := await _locked_until(session, activity_id, volunteer_id, now)) is not None:
+        return CheckOutcome(CheckResult.locked, locked_until=until)
     elif code.strip().upper() != activity.checkin_code.upper():
-        return CheckOutcome(CheckResult.wrong_code)
+        return await _wrong_code(session, activity_id, volunteer_id, now)
     result = await session.execute(
         update(ActivitySignup)
         .where(ActivitySignup.id == signup.id, ActivitySignup.status == SIGNED, ActivitySignup.checkin_at.is_(None))

@@ -1,4 +1,4 @@
-"""The declarative base and the UTC datetime type every table uses."""
+"""The declarative base (whose text columns are bounded) and the UTC datetime type every table uses."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from typing import Any
 from sqlalchemy import BigInteger, DateTime, Integer
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
+
+from storage.models.bounds import guard_text_columns
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -40,6 +42,14 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 class Base(DeclarativeBase):
     """Declarative base for all Xinfeng tables."""
+
+    def __init_subclass__(cls, **kw: Any) -> None:
+        super().__init_subclass__(**kw)
+        # Every text column of every table is bounded and cleaned where it is declared, so no
+        # writer can forget it (storage.models.bounds).
+        table = cls.__dict__.get("__table__")
+        if table is not None:
+            guard_text_columns(table)
 
 
 # SQLite only auto-numbers an INTEGER PRIMARY KEY (it aliases the rowid); PostgreSQL gets a 64-bit id.

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import id_in_range
 from storage.models import OrgUnit, Person, RoleGrant, TeamMember
 from storage.models.wishes import Wish, WishStatus
 from storage.people.network import in_subtree
@@ -31,7 +32,9 @@ class ClaimResult(enum.Enum):
 
 
 async def wish_by_id(*, session: AsyncSession, wish_id: int) -> Wish | None:
-    """A wish as it stands now (after this session's own conditional UPDATEs), or None."""
+    """A wish as it stands now (after this session's own conditional UPDATEs), or None (also for an id no wish can have)."""
+    if not id_in_range(Wish, wish_id):
+        return None
     stmt = select(Wish).where(Wish.id == wish_id).execution_options(populate_existing=True)
     return (await session.execute(stmt)).scalar_one_or_none()
 

@@ -27,9 +27,10 @@ from storage.db import load
 from storage.models import Person, Team
 from storage.models.activities import Activity, ActivitySignup
 from storage.people.network import captains_of
+from storage.tasks.hours import hours_on_day
 
-# Refused check-ins worth auditing: someone guessing codes, or checking in from afar.
-_SUSPECT = (CheckResult.wrong_code, CheckResult.too_far)
+# Refused check-ins worth auditing: someone guessing codes (or locked out for it), or checking in from afar.
+_SUSPECT = (CheckResult.wrong_code, CheckResult.too_far, CheckResult.locked)
 
 
 class Verdict(enum.Enum):
@@ -44,6 +45,7 @@ class Verdict(enum.Enum):
     not_started = "not_started"
     failed = "failed"  # verified (or corrected) by someone else a moment ago
     unchanged = "unchanged"  # a correction to the hours already verified
+    over_daily_cap = "over_daily_cap"  # past the day's cap with other services: `hours` is what is left
 
 
 @dataclass(frozen=True)
@@ -64,10 +66,19 @@ class HoursCorrected:
 
 @dataclass(frozen=True)
 class BatchVerdict:
-    """Verifying everyone checked out: who was credited how much, and who still has no hours."""
+    """Verifying everyone checked out: who was credited how much, who still has no hours, who is past the day's cap."""
 
     done: list[tuple[str, Decimal]] = field(default_factory=list)
     waiting: list[str] = field(default_factory=list)
+    over_cap: list[str] = field(default_factory=list)
+
+
+async def _day_left(act: Act, activity: Activity, signup: ActivitySignup) -> Decimal:
+    """What a volunteer may still be credited for the activity's day under the daily cap (other services counted)."""
+    at = signup.checkin_at or activity.starts_at
+    claimed = await hours_on_day(act.session, volunteer_id=signup.volunteer_id, at=at, tz=act.tz,
+                                 excluding_signup_id=signup.id)
+    return max(Decimal(0), act.daily_cap - claimed)
 
 
 async def _team_led(act: Act, activity: Activity, action: str, verb: str) -> Team | Refused:
@@ -87,7 +98,9 @@ async def check_in(act: Act, *, activity: Activity, code: str | None,
     outcome = await ledger.check_in(session=act.session, activity_id=activity.id, volunteer_id=act.actor.id,
                                     now=act.now, code=code, location=location)
     if outcome.result in _SUSPECT:
-        act.audit("checkin", "activity", activity.id, outcome="refused", reason=outcome.result.value)
+        until = outcome.locked_until.isoformat() if outcome.locked_until is not None else None
+        act.audit("checkin", "activity", activity.id, outcome="refused", reason=outcome.result.value,
+                  left=outcome.left, locked_until=until)
     elif outcome.result is CheckResult.ok:
         act.audit("checkin", "activity", activity.id, by="location" if location else "code")
     return outcome
@@ -119,8 +132,13 @@ async def _credit(act: Act, activity: Activity, signup: ActivitySignup, person: 
 
 
 @domain_action("verify_hours")
-async def verify_hours(act: Act, *, activity: Activity, name: str, hours: Decimal | None) -> HoursVerdict | Refused:
-    """Verify one person's hours (核时 #3 张三 2小时): as given, or as checked out when none are given."""
+async def verify_hours(act: Act, *, activity: Activity, name: str, hours: Decimal | None,
+                       past_cap: bool = False) -> HoursVerdict | Refused:
+    """Verify one person's hours (核时 #3 张三 2小时): as given, or as checked out when none are given.
+
+    Hours that would take the volunteer's day past the daily cap need `past_cap` — the leader's
+    explicit word (核时 … 超时确认) — and leave an `hours_over_cap` audit row beside the verification.
+    """
     team = await _team_led(act, activity, "verify_hours", "核时")
     if isinstance(team, Refused):
         return team
@@ -142,14 +160,20 @@ async def verify_hours(act: Act, *, activity: Activity, name: str, hours: Decima
         return HoursVerdict(Verdict.over_cap, cap)
     if signup.checkin_at is None and activity.starts_at > act.now:
         return HoursVerdict(Verdict.not_started)
+    left = await _day_left(act, activity, signup)
+    if hours > left and not past_cap:
+        return HoursVerdict(Verdict.over_daily_cap, left)
     if not await _credit(act, activity, signup, person, hours):
         return HoursVerdict(Verdict.failed)
+    if hours > left:
+        act.audit("hours_over_cap", "activity", activity.id, volunteer_id=person.id, hours=str(hours),
+                  left_that_day=str(left), cap=str(act.daily_cap))
     return HoursVerdict(Verdict.verified, hours)
 
 
 @domain_action("hours_correct")
-async def correct_hours(act: Act, *, activity: Activity, name: str,
-                        hours: Decimal) -> HoursCorrected | HoursVerdict | Refused:
+async def correct_hours(act: Act, *, activity: Activity, name: str, hours: Decimal,
+                        past_cap: bool = False) -> HoursCorrected | HoursVerdict | Refused:
     """Correct hours already verified (核时 #3 张三 3小时 again): the ledger and points follow the difference."""
     team = await _team_led(act, activity, "hours_correct", "更正时长")
     if isinstance(team, Refused):
@@ -167,6 +191,9 @@ async def correct_hours(act: Act, *, activity: Activity, name: str,
         return HoursVerdict(Verdict.over_cap, cap)
     if hours == before:
         return HoursVerdict(Verdict.unchanged, before)
+    left = await _day_left(act, activity, signup)
+    if hours > left and not past_cap:
+        return HoursVerdict(Verdict.over_daily_cap, left)
     corrected = await corrections.correct_hours(session=act.session, signup_id=signup.id, before=before,
                                                 hours=hours, by_id=act.actor_id, now=act.now)
     if corrected is None:
@@ -174,6 +201,9 @@ async def correct_hours(act: Act, *, activity: Activity, name: str,
     act.audit("hours_correct", "activity", activity.id, volunteer_id=person.id, before=str(corrected.before),
               after=str(corrected.after), points_due=str(corrected.points_due),
               points_applied=str(corrected.points_applied), points_owed=str(corrected.points_owed))
+    if hours > left:
+        act.audit("hours_over_cap", "activity", activity.id, volunteer_id=person.id, hours=str(hours),
+                  left_that_day=str(left), cap=str(act.daily_cap))
     by = act.actor.name if act.actor is not None else "队长"
     await act.notify.person(person, f"您在{aref(activity.id)}【{activity.title}】的志愿时长已由{by}从 "
                                     f"{hours_text(corrected.before)} 小时更正为 {hours_text(corrected.after)} 小时"
@@ -210,6 +240,9 @@ async def verify_all_hours(act: Act, *, activity: Activity) -> BatchVerdict | Re
             continue
         if signup.checkout_at is None or not signup.hours or Decimal(signup.hours) <= 0:
             batch.waiting.append(person.name)
+            continue
+        if Decimal(signup.hours) > await _day_left(act, activity, signup):
+            batch.over_cap.append(person.name)  # only one by one, with the leader's explicit word
             continue
         if await _credit(act, activity, signup, person, Decimal(signup.hours)):
             batch.done.append((person.name, Decimal(signup.hours)))

@@ -1,8 +1,11 @@
 """Who someone is and where they belong: 注册 (my village), 加入 (a team), a proved phone.
 
-A chat account is pointed at a roster person only with proof (PRODUCT.md §2): the team's
-invite code together with a roster name nobody on this platform has claimed yet, or a phone
-number the platform proved to be the sender's own. Each link is audited as `link_identity`.
+A chat account is pointed at a roster person only with proof (docs/roles.md): a phone number
+the platform proved to be the sender's own (Telegram's shared contact), an approver's 同意, or
+the one-time code sent to the person's account already linked (`handlers.people.actions.claims`).
+An invite code with a roster name proves nothing — names are public, codes are shared in groups —
+so it opens a request instead. Someone on no roster who joins by invite is a new volunteer at
+once, as their own row. Each link is audited as `link_identity`.
 """
 
 from __future__ import annotations
@@ -11,16 +14,15 @@ import enum
 from dataclasses import dataclass, field
 
 from handlers.core.act import Act, Refused, domain_action
+from handlers.people.actions.claims import ClaimPending, link_account, open_claim
 from storage.models import OrgUnit, Person, Team
-from storage.people.identities import link_identity
+from storage.people.link_requests import roster_member_named
 from storage.people.network import (
     add_member,
     captains_of,
     is_member,
     team_by_invite,
-    team_names_of,
-    unlinked_member_named,
-)
+    team_names_of)
 from storage.people.people import keep_phone, person_with_phone, set_home_unit
 
 
@@ -58,14 +60,6 @@ class ContactOutcome:
     teams: list[str] = field(default_factory=list)
 
 
-async def _link(act: Act, account: Account, person: Person, method: str) -> None:
-    """Point a chat account at a roster person, proved by `method`, and audit it."""
-    await link_identity(act.session, platform=account.platform, external_id=account.external_id,
-                        person_id=person.id, now=act.now)
-    act.audit("link_identity", "person", person.id, platform=account.platform, method=method,
-              previous_person_id=act.actor_id)
-
-
 @domain_action("register")
 async def register(act: Act, *, unit: OrgUnit) -> None:
     """Record the village (station) the actor lives in, as a resident of it."""
@@ -75,25 +69,34 @@ async def register(act: Act, *, unit: OrgUnit) -> None:
 
 
 @domain_action("join")
-async def join_team(act: Act, *, invite_code: str, name: str, account: Account) -> Joined | Refused:
-    """Join the team of an invite code; a roster name of that team links this account to that person."""
+async def join_team(act: Act, *, invite_code: str, name: str, account: Account,
+                    display_name: str | None = None) -> Joined | ClaimPending | Refused:
+    """Join the team of an invite code; naming someone on its roster asks for proof instead (a request).
+
+    The invite code lets a person in as themselves. Naming a member (or captain) of the team who
+    is not already this account's person opens a request that a captain or admin approves, or
+    that the person proves with the code sent to their own account (`open_claim`).
+    """
     assert act.actor is not None, "only a person joins"
     team = await team_by_invite(act.session, invite_code)
     if team is None:
         return act.refuse("join", "邀请码不对，请向队长确认后再试。", "team")
     person = act.actor
-    if name and name != person.name:
-        roster = await unlinked_member_named(act.session, team_id=team.id, name=name, platform=account.platform)
-        if roster is not None:
-            await _link(act, account, roster, "invite")
-            person = roster
+    if name:
+        roster = await roster_member_named(act.session, team_id=team.id, name=name)
+        if roster is not None and roster.id != person.id:
+            return await open_claim(act, person=roster, team=team, platform=account.platform,
+                                    external_id=account.external_id, display_name=display_name)
     if await is_member(act.session, team_id=team.id, person_id=person.id):
         return Joined(team, person, already=True)
+    namesake = await roster_member_named(act.session, team_id=team.id, name=person.name)
     await add_member(act.session, team_id=team.id, person=person)
     act.audit("join", "team", team.id, person_id=person.id)
+    # A newcomer with a member's name is no proof of anything, but the captain should know.
+    note = "（注意：队里已有一位同名队员，这是一个新账号、新队员。）" if namesake is not None else ""
     for captain in await captains_of(act.session, team.id):
         if captain.id != person.id:
-            await act.notify.person(captain, f"新队员 {person.name} 加入了「{team.name}」。")
+            await act.notify.person(captain, f"新队员 {person.name} 加入了「{team.name}」。{note}")
     return Joined(team, person)
 
 
@@ -110,5 +113,6 @@ async def link_contact(act: Act, *, phone: str | None, account: Account) -> Cont
         return ContactOutcome(Linked.not_on_roster)
     if roster.id == act.actor.id:
         return ContactOutcome(Linked.already, roster)
-    await _link(act, account, roster, "contact")
+    await link_account(act, platform=account.platform, external_id=account.external_id, person=roster,
+                       method="contact", previous=act.actor_id)
     return ContactOutcome(Linked.linked, roster, await team_names_of(act.session, roster.id))

@@ -14,12 +14,12 @@ from typing import Any
 from handlers.core.act import Act, Refused, Unreadable, domain_action
 from handlers.core.messages import Button
 from handlers.core.places import VILLAGE_LEVELS, find_villages
-from handlers.core.rights import actor_of, granted_over, granted_units, in_a_team
+from handlers.core.rights import actor_of, granted_over, granted_units, in_a_team, member_team_ids
 from handlers.programmes.cards import wish_card, wish_ref
 from storage.db import load
 from storage.models import OrgUnit, Person, Team
 from storage.models.wishes import Wish, WishStatus
-from storage.people.network import ancestors, get_unit, teams_at_units
+from storage.people.network import ancestors, get_unit, teams_at_units, teams_by_ids, units_by_ids
 from storage.programmes import wishes as store
 from storage.programmes.wishes import (
     ClaimResult,
@@ -182,12 +182,52 @@ async def publish_wish(act: Act, wish: Wish) -> Published | Refused | NotOpen:
     return Published(wish, teams, sent)
 
 
+async def _volunteer_regions(act: Act) -> list[OrgUnit]:
+    """Where a volunteer's wishes come from: the county (center) of their home and of each of their teams."""
+    actor = actor_of(act)
+    unit_ids = [actor.org_unit_id] if actor.org_unit_id is not None else []
+    unit_ids += [t.org_unit_id for t in await teams_by_ids(act.session, sorted(await member_team_ids(act)))]
+    regions: dict[int, OrgUnit] = {}
+    for unit in await units_by_ids(act.session, list(dict.fromkeys(unit_ids))):
+        chain = await ancestors(act.session, unit)
+        county = next((u for u in chain if u.level == "center"), unit)
+        regions[county.id] = county
+    return list(regions.values())
+
+
+async def may_see_wish(act: Act, wish: Wish) -> bool:
+    """Whether the actor may see a wish (docs/roles.md).
+
+    Those who handled it, the admins, first secretaries and federation admins over its village
+    see it at every step, and so does the household itself (a resident of that village by that
+    name, with a phone on record — a roster person, not a display name); a volunteer sees a
+    published wish of their own county (their home's or a team's) — never one still waiting to
+    be published, nor one from another city.
+    """
+    actor = actor_of(act)
+    if actor.id in (wish.submitted_by_id, wish.claimed_by_id, wish.published_by_id):
+        return True
+    if actor.name == wish.household and actor.org_unit_id == wish.org_unit_id and actor.phone:
+        return True
+    unit = await get_unit(act.session, wish.org_unit_id)
+    if unit is None:
+        return False
+    for role in ("admin", "first_secretary", "federation_admin"):
+        if await granted_over(act, role, unit) is not None:
+            return True
+    if wish.status != WishStatus.published.value or not (actor.is_volunteer or await in_a_team(act)):
+        return False
+    return any(unit.path.startswith(region.path) for region in await _volunteer_regions(act))
+
+
 @domain_action("wish_claim")
 async def claim_wish(act: Act, wish: Wish) -> Claimed | Refused | AlreadyClaimed | Taken | NotOpen:
-    """Claim a published wish: exactly one volunteer wins it."""
+    """Claim a published wish of the volunteer's county: exactly one volunteer wins it."""
     actor = actor_of(act)
     if not (actor.is_volunteer or await in_a_team(act)):
         return act.refuse("wish_claim", "只有注册的志愿者可以认领微心愿。加入志愿服务队后就可以认领了。", "wish", wish.id)
+    if wish.status == WishStatus.published.value and not await may_see_wish(act, wish):
+        return act.refuse("wish_claim", f"{wish_ref(wish.id)} 不是您所在县市的微心愿，请认领本地发布的心愿。", "wish", wish.id)
     result = await store.claim_wish(session=act.session, wish_id=wish.id, volunteer_id=actor.id, now=act.now)
     if result is ClaimResult.already:
         return AlreadyClaimed()
