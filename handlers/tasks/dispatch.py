@@ -1,7 +1,9 @@
-"""派单 by hand, and the escalation job: thin callers of the actions in `handlers.tasks.routing` and `escalation`.
+"""派单 and 改类别 by hand, and the escalation job: thin callers of the routing, category and escalation actions.
 
-An admin names a task and a team ("派单 #12 科技服务队"); the scheduler moves every task whose
-window ran out one level up. Which team, which level and who is told is the actions' business.
+An admin names a task and a team ("派单 #12 科技服务队") or the category it really is ("改类别 #12
+卫生健康"); the scheduler moves every task whose window ran out one level up. Which team, which
+level and who is told is the actions' business. A 派单 to a team that serves another category
+also teaches the intake what the category was (`handlers.tasks.recategorise.learn_from_dispatch`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from handlers.core.act import Act, Refused
 from handlers.core.context import Context
 from handlers.core.router import Router
 from handlers.core.texts import ref, usage
+from handlers.language.lexicon import CATEGORIES
 from handlers.language.textnorm import parse_ref
 from handlers.tasks.actions import DEFAULT_TZ
 from handlers.tasks.escalation import escalate
@@ -23,8 +26,15 @@ from handlers.tasks.outcomes import (
     TeamAmbiguous,
     TeamNotFound,
 )
-from handlers.tasks.ownership import Network
+from handlers.tasks.ownership import Network, Placement
+from handlers.tasks.recategorise import (
+    Recategorised,
+    SameCategory,
+    learn_from_dispatch,
+    recategorise,
+)
 from handlers.tasks.routing import DEFAULT_WINDOWS, Windows, offer_to_team
+from handlers.tasks.texts import holder, team_names
 from storage.db import Session, load
 from storage.models import Task
 from storage.tasks.queries import tasks_due_to_escalate
@@ -57,7 +67,43 @@ async def dispatch_by_hand(ctx: Context, args: str) -> None:
         case NotOpen():
             ctx.reply(f"任务 {ref(task.id)} 已{'完成' if task.status in ('completed', 'closed') else '结束'}，不能再派单。")
         case Dispatched(_, team, _):
+            await learn_from_dispatch(ctx.act, task, team)
             ctx.reply(f"已把任务 {ref(task.id)} 派给「{team.name}」。")
+
+
+@router.command("改类别", "/recategorise")
+async def change_category(ctx: Context, args: str) -> None:
+    """Correct a task's category (admins over it); a task nobody took yet is routed again."""
+    parts = args.split()
+    task_id = parse_ref(parts[0]) if parts else None
+    category = parts[1] if len(parts) > 1 else ""
+    if task_id is None or category not in CATEGORIES:
+        ctx.reply(usage("改类别 #任务号 类别", "改类别 #12 卫生健康") + "\n类别有：" + "、".join(CATEGORIES))
+        return
+    task = await load(ctx.session, Task, task_id)
+    if task is None:
+        ctx.reply(f"没有找到任务 {ref(task_id)}。")
+        return
+    match await recategorise(ctx.act, task, category):
+        case Refused(reason):
+            ctx.reply(reason)
+        case NotOpen():
+            ctx.reply(f"任务 {ref(task.id)} 已取消，不用再改类别。")
+        case SameCategory():
+            ctx.reply(f"任务 {ref(task.id)} 的类别已经是「{category}」了。")
+        case Recategorised(_, old, None):
+            ctx.reply(f"已把任务 {ref(task.id)} 的类别从「{old}」改为「{category}」。已有志愿者接单，不再改派。")
+        case Recategorised(_, old, placed):
+            ctx.reply(f"已把任务 {ref(task.id)} 的类别从「{old}」改为「{category}」，{placed_text(placed)}。")
+
+
+def placed_text(placed: Placement) -> str:
+    """Where a re-routed task went, as the admin who moved it reads it."""
+    if placed.teams:
+        return f"已重新派给{team_names(placed.teams)}"
+    if placed.admins and placed.unit is not None:
+        return f"没有对口的队伍，已交给{holder(placed.unit, placed.admins)}"
+    return "暂时没有能接手的队伍和管理员，已记入待办（xinfeng tasks stuck）"
 
 
 async def escalate_due(session: Session, now: datetime, windows: Windows = DEFAULT_WINDOWS,

@@ -1,94 +1,66 @@
-"""点单: a villager's free-text need → a parsed draft → confirmation → a task, dispatched.
+"""点单: a villager's message read for what it is, and a request drafted, asked about where unsure, confirmed.
 
-The draft lives in conversation state until the villager confirms (button, "1" or "确认"),
-so nothing is created from a message they did not mean as an order. Confirming hands the
-draft to the `confirm_order` action, which creates, dispatches and tells whoever is concerned.
-An emergency skips the draft: the safety line comes first and the task at once
-(`handlers.tasks.emergencies`). 代点单 names a resident by phone or name, or — for an elder
-with no phone who is not on the roster — by village and name.
+Not every message is an order (docs/tasks.md). The parser says what a message is: small talk
+is answered in a line (`handlers.tasks.smalltalk`); a volunteer's words about a task they hold
+are offered as that task's command (`handlers.tasks.task_words`); a time or a phone said alone
+is added to the order just made, or kept for the request that follows; anything else is a
+request, drafted in conversation state until the villager confirms it
+(`handlers.tasks.confirming`), which asks the category when the guess is weak and a time that
+was already over. Confirming hands the draft to the `confirm_order` action. An emergency
+skips the draft: the safety line comes first and the task at once (`handlers.tasks.emergencies`).
+A voice message without words asks for a call back (`handlers.tasks.voice`). 代点单 names a
+resident by phone or name, or — for an elder with no phone who is not on the roster — by
+village and name; someone who may order for nobody is refused before anything is looked up.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import Any
-
-from handlers.core.act import Refused
 from handlers.core.context import Context
 from handlers.core.messages import Button
 from handlers.core.places import find_villages, village_core
-from handlers.core.rights import granted_units, may_order_for
+from handlers.core.rights import granted_units, holds, may_order_for
 from handlers.core.router import Router
-from handlers.core.texts import CANCEL_WORDS, CONFIRM_WORDS, as_typed, ref, usage
+from handlers.core.texts import as_typed, ref, usage
 from handlers.language.emergency import detect_emergency
-from handlers.language.request_parser import parse_request
+from handlers.language.request_parser import MAX_TEXT, ParsedRequest
+from handlers.tasks import actions
+from handlers.tasks.confirming import DRAFT_TTL, STATE, on_draft, present, read, save
+from handlers.tasks.drafts import draft_from
 from handlers.tasks.emergencies import (
     add_to_alarm,
     follow_up,
     raise_alarm,
-    say_safety_line,
-)
-from handlers.tasks.ordering import Order, confirm_order
-from handlers.tasks.outcomes import Ordered
-from handlers.tasks.texts import where_it_went
+    say_safety_line)
+from handlers.tasks.outcomes import Amended
+from handlers.tasks.smalltalk import answer_empty, answer_small_talk, is_small_talk
+from handlers.tasks.task_words import answer_task_words
+from handlers.tasks.texts import when_text
+from handlers.tasks.voice import voice_request
 from storage.models import OrgUnit, Person
 from storage.people.identities import find_person
 from storage.people.network import get_unit
 from storage.people.people import resident_named_at
+from storage.tasks.queries import recent_open_task_ordered_by
 
 router = Router("orders")
 router.on_state("emergency_follow_up")(follow_up)
+router.on_state(STATE)(on_draft)
 
-DRAFT_TTL = timedelta(hours=2)
-CONFIRM_BUTTONS = [Button("确认", "确认"), Button("取消", "取消")]
-
-
-def _draft_from_text(ctx: Context, text: str, written: str | None) -> dict[str, Any]:
-    parsed = parse_request(text, ctx.now.astimezone(ctx.tz))
-    return {
-        "category": parsed.category,
-        "description": written or as_typed(ctx.message.text, text),
-        "when": [parsed.when[0].isoformat(), parsed.when[1].isoformat()] if parsed.when else None,
-        "phone": parsed.phone,
-        "place": parsed.place,
-        "urgent": parsed.urgent,
-        "media": [{"kind": m.kind, "ref": m.ref} for m in ctx.message.media],
-    }
+__all__ = ["DRAFT_TTL", "free_text", "order", "order_for", "router", "start_draft"]
 
 
-def _draft_text(ctx: Context, draft: dict[str, Any], unit_name: str, for_name: str | None, *, new: bool = False
-                ) -> str:
-    when = "尽快 / 待商定"
-    if draft.get("when"):
-        start = datetime.fromisoformat(draft["when"][0]).astimezone(ctx.tz)
-        part = "上午" if start.hour < 12 else ("下午" if start.hour < 18 else "晚上")
-        when = f"{start.month}月{start.day}日{part}"
-    lines = ["请确认您的需求：" if for_name is None else f"请确认为「{for_name}」代点的需求："]
-    lines += [
-        f"类别：{draft['category']}",
-        f"村/社区：{unit_name}",
-        f"时间：{when}",
-        f"内容：{draft['description'] or '（语音/图片）'}",
-    ]
-    if draft.get("place"):
-        lines.append(f"地点：{draft['place']}")
-    if draft.get("phone"):
-        lines.append(f"电话：{draft['phone']}")
-    if draft.get("urgent"):
-        lines.append("紧急：是")
-    if draft.get("media"):
-        lines.append(f"附件：{len(draft['media'])} 个")
-    if new:
-        lines.append(f"（{for_name}还没有登记，确认后为她/他建档，联系人是您）")
-    lines.append("没问题请点「确认」或回复 1；不对请点「取消」或回复 2，再重新描述。")
-    return "\n".join(lines)
+def _written(ctx: Context, text: str) -> str:
+    """The request as the villager typed it (punctuation kept), at most MAX_TEXT characters."""
+    raw = ctx.message.text
+    # Matching the typed text back is quadratic in its length: a text far over the bound is taken as read.
+    typed = as_typed(raw, text) if len(raw) <= 2 * MAX_TEXT else text
+    return typed[:MAX_TEXT]
 
 
 async def start_draft(
     ctx: Context, text: str, *, resident: Person | None = None, written: str | None = None,
-    new_resident: tuple[str, OrgUnit] | None = None,
-) -> None:
-    """Parse a request and ask the person to confirm it (`written`: the text as first typed).
+    new_resident: tuple[str, OrgUnit] | None = None, parsed: ParsedRequest | None = None) -> None:
+    """Read a request and ask the person about it (`written`: the text as first typed).
 
     `new_resident` (name, village): an elder not on the roster, ordered for (代点单); their
     row is created when the order is confirmed. An emergency is not drafted: it goes out at once.
@@ -98,24 +70,32 @@ async def start_draft(
     if new_resident is None and resident.org_unit_id is None:
         if emergency is not None:  # before any question: what to do right now
             await say_safety_line(ctx, emergency, None)
-        state = {"awaiting": "register_first", "request": text, "written": as_typed(ctx.message.text, text)}
+        state = {"awaiting": "register_first", "request": text[:MAX_TEXT], "written": written or _written(ctx, text)}
         await ctx.state.set(ctx.state_key, state, DRAFT_TTL)
         ctx.reply("您好！请先告诉我您住在哪个村或社区，发送：注册 村名\n例如：注册 杨家村\n注册后我会接着处理您刚才说的事。")
         return
     if emergency is not None:
         await raise_alarm(ctx, text, emergency, resident_id=0 if new_resident else resident.id,
                           new_resident=(new_resident[0], new_resident[1].id) if new_resident else None,
-                          written=written or as_typed(ctx.message.text, text))
+                          written=written or _written(ctx, text))
         return
     unit = new_resident[1] if new_resident else await get_unit(ctx.session, resident.org_unit_id)
-    draft = _draft_from_text(ctx, text, written)
-    draft["resident_id"] = 0 if new_resident else resident.id
-    if new_resident:
-        draft["new_resident"] = [new_resident[0], new_resident[1].id]
-    await ctx.state.set(ctx.state_key, {"awaiting": "order_confirm", "draft": draft}, DRAFT_TTL)
     for_name = new_resident[0] if new_resident else (resident.name if resident.id != ctx.person.id else None)
-    ctx.reply(_draft_text(ctx, draft, unit.name if unit else "", for_name, new=new_resident is not None),
-              CONFIRM_BUTTONS)
+    draft = draft_from(parsed or await read(ctx, text), resident_id=0 if new_resident else resident.id,
+                       description=written or _written(ctx, text), unit_name=unit.name if unit else "",
+                       media=[{"kind": m.kind, "ref": m.ref} for m in ctx.message.media], for_name=for_name,
+                       new_resident=[new_resident[0], new_resident[1].id] if new_resident else None)
+    await present(ctx, draft, lead=_lead(ctx, text))
+
+
+def _lead(ctx: Context, text: str) -> str:
+    """What to say before the draft: that a long text was cut, or what arrived without words."""
+    if len(text) > MAX_TEXT:
+        return (f"您的消息有 {len(text)} 个字，太长了，我只记下了前 {MAX_TEXT} 个字。"
+                f"还有要说的，可以确认后再补充。")
+    if not text.strip() and ctx.message.media:
+        return "收到您发来的" + ("图片。" if all(m.kind == "photo" for m in ctx.message.media) else "文件。")
+    return ""
 
 
 @router.command("点单", "/order")
@@ -134,6 +114,10 @@ async def order_for(ctx: Context, args: str) -> None:
     "代点单 王大娘 …" or "代点单 13900001111 …" for someone on the roster; "代点单 杨家村 周奶奶 …"
     for an elder known by village and name, who may have no phone at all.
     """
+    if not (await holds(ctx.act, "admin") or await holds(ctx.act, "first_secretary")):
+        # Refused before any lookup: the answer must not tell whether, or where, a phone is registered.
+        ctx.refuse("只有村/社区的管理员或驻村第一书记可以代居民点单。", "order_for")
+        return
     who, _, text = args.partition(" ")
     if not who or not text.strip():
         ctx.reply(usage("代点单 居民手机号或姓名 需求（没有手机的老人：代点单 村名 姓名 需求）",
@@ -171,49 +155,70 @@ async def _not_found(ctx: Context, who: str, rest: str) -> str:
 
 @router.on_text
 async def free_text(ctx: Context, text: str) -> None:
-    """Anything that is not a command, in a private chat, is a request to be confirmed."""
+    """A private message that is no command: small talk, a volunteer's words, a correction, or a request."""
     if ctx.in_group:
         return  # group chatter is not an order
-    if not text and not ctx.message.media:
+    media = ctx.message.media
+    if not text.strip():
+        if any(m.kind == "voice" for m in media):
+            await voice_request(ctx)
+        elif media:
+            await start_draft(ctx, text)
+        else:
+            await answer_empty(ctx)
         return
+    parsed = await read(ctx, text) if detect_emergency(text) is None else None
+    if parsed is not None and is_small_talk(parsed, text) and await _not_a_request(ctx, text, parsed):
+        return  # "谢谢" after an emergency is thanks, not news for the volunteers on their way
     if await add_to_alarm(ctx, text):
         return  # said right after an emergency: it belongs to that task
-    await start_draft(ctx, text)
+    if parsed is not None and await _not_a_request(ctx, text, parsed):
+        return
+    await start_draft(ctx, text, parsed=parsed)
 
 
-@router.on_state("order_confirm")
-async def confirm(ctx: Context, text: str, state: dict[str, Any]) -> bool:
-    """Create the task on 确认/1, drop the draft on 取消/2; anything else is a new message."""
-    word = text.strip().lower()
-    draft = state["draft"]
-    if not word and ctx.message.media:
-        draft["media"] = draft.get("media", []) + [{"kind": m.kind, "ref": m.ref} for m in ctx.message.media]
-        await ctx.state.set(ctx.state_key, state, DRAFT_TTL)
-        ctx.reply(f"已附上（共 {len(draft['media'])} 个附件）。请点「确认」或回复 1 提交。", CONFIRM_BUTTONS)
+async def _not_a_request(ctx: Context, text: str, parsed: ParsedRequest) -> bool:
+    """Answer what is no request (small talk, a volunteer's words, a value alone); False for a request."""
+    if parsed.kind == "small_talk":
+        if not is_small_talk(parsed, text):
+            return False
+        if parsed.action == "no" and await _offer_cancel(ctx):
+            return True
+        await answer_small_talk(ctx, parsed.action)
         return True
-    if word in CANCEL_WORDS:
-        await ctx.state.clear(ctx.state_key)
-        ctx.reply("好的，已取消。需要帮助时随时告诉我。")
-        return True
-    if word not in CONFIRM_WORDS:
-        return False
-    await ctx.state.clear(ctx.state_key)
-    match await confirm_order(ctx.act, _order_from_draft(draft)):
-        case Refused(reason):
-            ctx.reply(reason)
-        case Ordered(task, placed):
-            ctx.reply(f"已提交！您的任务号是 {ref(task.id)}。"
-                      f"{where_it_went(task, placed.unit, placed.teams, placed.admins)}\n查看进度请发：我的")
+    if parsed.kind == "task_update":
+        return await answer_task_words(ctx, parsed)
+    if parsed.kind == "correction":
+        return await _value_alone(ctx, text, parsed)
+    return False
+
+
+async def _offer_cancel(ctx: Context) -> bool:
+    """"俺想取消" / "不要了" just after ordering: offer to cancel that task (a button, nothing done on a guess)."""
+    task = await recent_open_task_ordered_by(ctx.session, ctx.person.id, ctx.now - DRAFT_TTL)
+    if task is None or task.accepted_count > 0:
+        return False  # nothing to cancel, or a volunteer is on it: that is the station's to settle
+    ctx.reply(f"是要取消您刚提交的任务 {ref(task.id)}（{task.category}）吗？要取消请点「取消任务」或发：取消 {ref(task.id)}\n"
+              "不取消就不用管它，有进展我会告诉您。", [Button("取消任务", f"取消 {ref(task.id)}")])
     return True
 
 
-def _order_from_draft(draft: dict[str, Any]) -> Order:
-    """The action's input from the draft kept in conversation state (JSON: times as ISO strings)."""
-    when = None
-    if draft.get("when"):
-        when = (datetime.fromisoformat(draft["when"][0]), datetime.fromisoformat(draft["when"][1]))
-    new_resident = draft.get("new_resident")
-    return Order(resident_id=draft["resident_id"], category=draft["category"], description=draft["description"],
-                 wanted=when, phone=draft.get("phone"), place=draft.get("place"), urgent=bool(draft.get("urgent")),
-                 media=draft.get("media") or [],
-                 new_resident=(str(new_resident[0]), int(new_resident[1])) if new_resident else None)
+async def _value_alone(ctx: Context, text: str, parsed: ParsedRequest) -> bool:
+    """A time, phone or address said alone: added to the order just made, else kept for the need to follow."""
+    task = await recent_open_task_ordered_by(ctx.session, ctx.person.id, ctx.now - DRAFT_TTL)
+    if task is not None and isinstance(await actions.amend(ctx.act, task, text.strip()[:MAX_TEXT]), Amended):
+        ctx.reply(f"已把您说的补充到任务 {ref(task.id)}：{text.strip()[:100]}\n接单的人会看到。")
+        return True
+    unit = await ctx.home_unit()
+    if unit is None:
+        return False  # not registered: asked for the village first, like any request
+    draft = draft_from(parsed, resident_id=ctx.person.id, description="", unit_name=unit.name, media=[])
+    draft.ask = "need"
+    await save(ctx, draft)
+    noted = [f"时间 {when_text(draft.window, draft.precision, ctx.now, ctx.tz)}"] if draft.when else []
+    noted += [f"{label} {value}" for label, value in (("电话", draft.phone), ("地址", draft.address),
+                                                     ("地点", draft.place)) if value]
+    if draft.people > 1:
+        noted.append(f"需要 {draft.people} 人")
+    ctx.reply(f"好的，记下了{'：' + '，'.join(noted) if noted else ''}。请问需要什么帮助？")
+    return True

@@ -3,6 +3,8 @@
 An admin or first secretary may order for a resident of their scope — also for an elder with
 no phone and no chat account, named by village and name: the resident's row is created then,
 without a phone, and the orderer is the task's contact and hears every update about it.
+Whatever the order carries is cut to its column here (docs/roles.md: a request is at most
+1,000 characters), whichever way it came — a draft, an emergency, a voice message.
 """
 
 from __future__ import annotations
@@ -23,6 +25,19 @@ from storage.people.network import get_unit
 from storage.people.people import add_resident, has_chat_account, resident_named_at
 from storage.tasks.transitions import create_task
 
+MAX_TEXT = 1000  # a request's text (docs/roles.md)
+PLACE_MAX = 200  # tasks.place
+PHONE_MAX = 32  # tasks.phone
+MAX_PEOPLE = 10  # volunteers one request may ask for
+
+
+def clip(value: str | None, size: int) -> str | None:
+    """`value` cut to `size` characters (None stays None; blank becomes None)."""
+    if value is None:
+        return None
+    value = value.strip()[:size].strip()
+    return value or None
+
 
 @dataclass(frozen=True)
 class Order:
@@ -42,6 +57,7 @@ class Order:
     media: list[dict[str, str]] = field(default_factory=list)
     emergency: tuple[str, ...] = ()
     new_resident: tuple[str, int] | None = None
+    volunteers_needed: int = 1
 
 
 async def _resident(act: Act, order: Order) -> tuple[Person | None, OrgUnit | None]:
@@ -76,12 +92,13 @@ async def confirm_order(act: Act, order: Order) -> Ordered | Refused:
     phone = order.phone or resident.phone or (act.actor.phone if on_behalf and act.actor else None)
     task = await create_task(
         session=act.session, resident_id=resident.id, created_by_id=act.actor_id or resident.id,
-        org_unit_id=unit.id, category=order.category, description=order.description, now=act.now,
-        wanted=order.wanted, phone=phone, place=order.place, urgent=order.urgent or bool(order.emergency),
-        media=order.media, emergency=",".join(order.emergency) or None,
-    )
+        org_unit_id=unit.id, category=order.category, description=(order.description or "").strip()[:MAX_TEXT],
+        now=act.now, wanted=order.wanted, phone=clip(phone, PHONE_MAX), place=clip(order.place, PLACE_MAX),
+        urgent=order.urgent or bool(order.emergency), media=order.media, emergency=",".join(order.emergency) or None,
+        volunteers_needed=min(max(order.volunteers_needed, 1), MAX_PEOPLE))
     act.audit("order", "task", task.id, category=task.category, on_behalf=on_behalf or None,
-              new_resident=created or None, emergency=task.emergency)
+              new_resident=created or None, emergency=task.emergency,
+              people=task.volunteers_needed if task.volunteers_needed > 1 else None)
     placed = await offer_to_team(act, task)
     placement = placed.placement if isinstance(placed, Placed) else Placement(unit, "station")
     reachable = resident.phone is not None or await has_chat_account(act.session, resident.id)

@@ -1,12 +1,12 @@
 """What the task feature says: offers, cards, and the lines several of its messages share.
 
 Phones and house numbers are masked wherever the reader may not have taken the task yet
-(PRODUCT.md §3, privacy on offer cards); only `task_card(..., contact=True)` shows them.
+(docs/tasks.md, privacy on offer cards); only `task_card(..., contact=True)` shows them.
 """
 
 from __future__ import annotations
 
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 
 from handlers.core.messages import Button
 from handlers.core.places import village_core
@@ -112,6 +112,65 @@ def _when(task: Task, tz: tzinfo) -> str:
     hour = start.hour
     part = "上午" if hour < 12 else ("下午" if hour < 18 else "晚上")
     return f"{start.month}月{start.day}日{part}"
+
+
+_WEEKDAYS = "一二三四五六日"
+_NEAR_DAYS = {0: "今天", 1: "明天", 2: "后天"}
+
+
+def _part(hour: int) -> str:
+    """The part of the day an hour falls in, as villagers name it."""
+    if hour < 5:
+        return "凌晨"
+    if hour < 11:
+        return "上午"
+    if hour < 13:
+        return "中午"
+    return "下午" if hour < 18 else "晚上"
+
+
+def _clock(at: datetime) -> str:
+    """"8点", "8点半", "3点15" on a twelve-hour dial (the part of the day is said before it)."""
+    hour = at.hour % 12 or 12
+    if at.minute == 0:
+        return f"{hour}点"
+    return f"{hour}点半" if at.minute == 30 else f"{hour}点{at.minute:02d}"
+
+
+def _day(at: datetime, today: datetime) -> str:
+    """"11月29日（明天）" near today, "12月5日（周六）" further off."""
+    ahead = (at.date() - today.date()).days
+    near = _NEAR_DAYS.get(ahead, f"周{_WEEKDAYS[at.weekday()]}")
+    return f"{at.month}月{at.day}日（{near}）"
+
+
+def when_text(when: tuple[datetime, datetime] | None, precision: str | None, now: datetime, tz: tzinfo) -> str:
+    """A wanted time as a draft shows it: as exactly as it was said ("11月29日（明天）晚上8点"), never more."""
+    if when is None:
+        return "尽快 / 待商定"
+    start, end, today = when[0].astimezone(tz), when[1].astimezone(tz), now.astimezone(tz)
+    if precision == "days":
+        return f"{_day(start, today)}到{_day(end, today)}"
+    day = _day(start, today)
+    if precision == "day":
+        return day
+    if precision == "clock":
+        return f"{day}{_part(start.hour)}{_clock(start)}"
+    if precision == "clock_range":
+        return f"{day}{_part(start.hour)}{_clock(start)}到{_clock(end)}"
+    return f"{day}{_part(start.hour)}"
+
+
+def spoken_when(start: datetime, precision: str | None, now: datetime, tz: tzinfo) -> str:
+    """A time as it is said aloud, for asking about it: "今晚8点", "明天下午3点", "今天上午"."""
+    at, today = start.astimezone(tz), now.astimezone(tz)
+    ahead = (at.date() - today.date()).days
+    day = _NEAR_DAYS.get(ahead, f"{at.month}月{at.day}日")
+    if precision not in ("clock", "clock_range"):
+        return f"{day}{_part(at.hour)}"
+    if at.hour >= 18 and ahead in (0, 1):
+        return f"{day[0]}晚{_clock(at)}"
+    return f"{day}{_part(at.hour)}{_clock(at)}"
 
 
 def volunteer_label(volunteer: Person) -> str:

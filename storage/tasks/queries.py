@@ -1,11 +1,14 @@
-"""Reading tasks: a person's own lists (我的), who holds a task, who was told about it, and what the clock owes."""
+"""Reading tasks: a person's own lists (我的), who holds a task, who was told about it, and what the clock owes.
+
+Also the one small write the intake's 改类别 needs (`recategorise_task`).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
@@ -13,9 +16,11 @@ from storage.models import (
     Person,
     Task,
     TaskAssignment,
+    TaskOffer,
     TaskStatus,
     TeamMember,
 )
+from storage.sql import rowcount
 
 OPEN = (TaskStatus.submitted.value, TaskStatus.dispatched.value)
 
@@ -105,3 +110,49 @@ async def tasks_completed_before(session: AsyncSession, cutoff: datetime) -> lis
     stmt = (select(Task).where(Task.status == TaskStatus.completed.value, Task.completed_at <= cutoff)
             .order_by(Task.id))
     return list((await session.execute(stmt)).scalars().all())
+
+
+async def open_tasks_held_by(session: AsyncSession, volunteer_id: int) -> list[Task]:
+    """The tasks a volunteer holds a place on that are still to be done, newest first."""
+    stmt = (select(Task).join(TaskAssignment, TaskAssignment.task_id == Task.id)
+            .where(TaskAssignment.volunteer_id == volunteer_id, TaskAssignment.active.is_(True),
+                   Task.status.in_((TaskStatus.dispatched.value, TaskStatus.accepted.value)))
+            .order_by(Task.id.desc()))
+    return list((await session.execute(stmt)).scalars().all())
+
+
+async def latest_activity_offered(session: AsyncSession, person_id: int, since: datetime) -> int | None:
+    """The activity a person was last sent a message about (its card, a change) since `since`, by id."""
+    stmt = (select(OutboxMessage.ref).where(OutboxMessage.person_id == person_id,
+                                            OutboxMessage.ref.like("activity:%"), OutboxMessage.created_at >= since)
+            .order_by(OutboxMessage.id.desc()).limit(1))
+    found = await session.scalar(stmt)
+    _, _, number = (found or "").partition(":")
+    return int(number) if number.isdigit() else None
+
+
+async def recent_open_task_ordered_by(session: AsyncSession, person_id: int, since: datetime) -> Task | None:
+    """The newest task a person ordered (or ordered for someone) since `since` that is not done yet."""
+    stmt = (select(Task).where(or_(Task.resident_id == person_id, Task.created_by_id == person_id),
+                               Task.created_at >= since,
+                               Task.status.in_(OPEN + (TaskStatus.accepted.value,)))
+            .order_by(Task.id.desc()).limit(1))
+    return (await session.execute(stmt)).scalars().first()
+
+
+async def recategorise_task(session: AsyncSession, task_id: int, category: str) -> bool:
+    """Set a task's category; True when nobody had taken it: it is then submitted again, offered to nobody.
+
+    One conditional update decides it, so an accept racing the change either happened first
+    (the category changes, the volunteer keeps the task) or finds the task to be placed again.
+    """
+    result = await session.execute(
+        update(Task).where(Task.id == task_id, Task.status.in_(OPEN), Task.accepted_count == 0)
+        .values(category=category, status=TaskStatus.submitted.value, stuck_since=None)
+        .execution_options(synchronize_session=False))
+    if rowcount(result) == 1:
+        await session.execute(delete(TaskOffer).where(TaskOffer.task_id == task_id))
+        return True
+    await session.execute(update(Task).where(Task.id == task_id).values(category=category)
+                          .execution_options(synchronize_session=False))
+    return False

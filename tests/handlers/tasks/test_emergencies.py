@@ -111,3 +111,14 @@ async def test_a_command_right_after_an_emergency_is_still_a_command(chat) -> No
     assert "补充" not in chat.last_to("王大娘", out)
     async with chat.sessions() as s:
         assert (await s.get(Task, 1)).description == FALL
+
+
+async def test_thanks_after_an_emergency_is_answered_not_sent_to_the_volunteers(chat) -> None:
+    await chat.send("王大娘", FALL)
+    out = await chat.send("王大娘", "谢谢你们")
+    assert "不客气" in chat.last_to("王大娘", out)
+    assert not [t for t in await _texts_to(chat, "赵志愿") if "补充" in t]
+    out = await chat.send("王大娘", "在3号楼2单元501 门没锁")  # news still reaches the task
+    assert "已把您说的补充到任务 #1" in chat.last_to("王大娘", out)
+    async with chat.sessions() as s:
+        assert "谢谢" not in (await s.get(Task, 1)).description
