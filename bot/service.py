@@ -19,6 +19,7 @@ from typing import Protocol
 
 from starlette.routing import BaseRoute
 
+from bot.delivery.presence import Presence, attach_courier, journal_dir
 from bot.delivery.relay import RelayLoop
 from bot.logs import LogCounter
 from bot.metrics import Metrics, ObservedRelay, TimedChannel
@@ -97,13 +98,22 @@ async def serve(settings: Settings, rt: Runtime, channels: list[ChannelService],
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
     metrics = Metrics(sessions=rt.sessions, clock=rt.clock, channels=channels)
+    # This worker's heartbeat: the lease on the outbox rows it sends (bot/delivery/presence.py).
+    presence = Presence(rt.sessions, rt.clock, journal_dir=journal_dir())
+    await presence.start()
     relay = RelayLoop(ObservedRelay(rt.sessions, rt.clock, [TimedChannel(c, metrics) for c in channels],
-                                    metrics=metrics))
+                                    metrics=metrics, presence=presence))
     if kick is not None:
         kick.relay = relay
+    attach_courier(channels, relay.relay.courier)  # replies leave right after their commit
     scheduler = start_ticking(rt.sessions, rt.clock, after_tick=metrics.after_tick(relay.relay.deliver_pending),
-                              tz=settings.tz, lease=build_lease(rt.sessions, rt.redis))
+                              tz=settings.tz, lease=build_lease(rt.sessions, rt.redis),
+                              retention_days=settings.retention_days)
     tasks = [asyncio.create_task(relay.run(stop), name="relay")]
+    if any(c.platform == "wecom" for c in channels):  # WeCom customer groups (issue 17)
+        from bot.channels.wecom.group_rounds import run_customer_groups
+
+        tasks.append(asyncio.create_task(run_customer_groups(settings, rt, stop), name="customer-groups"))
     metrics.watch(relay=tasks[0], scheduler=scheduler)
     counting = LogCounter(metrics)
     logging.getLogger().addHandler(counting)
@@ -140,6 +150,8 @@ async def serve(settings: Settings, rt: Runtime, channels: list[ChannelService],
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.wait_for(task, timeout=10)
+        await relay.relay.courier.drain(timeout=10)
+        await presence.stop()
         logging.getLogger().removeHandler(counting)
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError):

@@ -20,6 +20,7 @@ from storage.scheduling.firings import fired_scopes
 from storage.scheduling.installation import first_run
 from storage.scheduling.leases import Fence, check_fence
 from storage.scheduling.recurrence import Recurrence, period_of
+from storage.messaging.retention import DEFAULT_DAYS as DEFAULT_RETENTION_DAYS
 
 NETWORK = "all"  # the scope of a firing for the whole network
 
@@ -32,6 +33,8 @@ class JobRun:
     tz: tzinfo
     # None: single-process mode or `xinfeng jobs run` — the sent-log alone prevents repeats.
     fence: Fence | None = None
+    # How old a finished delivery row must be before the prune job deletes it (XINFENG_RETENTION_DAYS).
+    retention_days: int = DEFAULT_RETENTION_DAYS
     notes: list[tuple[str, str]] = field(default_factory=list)
 
     def note(self, job: str, text: str) -> None:

@@ -20,11 +20,13 @@ from scheduler.jobs.intake import NIGHTLY_RETRAIN_JOB
 from scheduler.jobs.moral_day import MORAL_DAY_JOB
 from scheduler.jobs.pairings import PAIRING_REMINDER_JOB, PAIRING_REPORT_JOB, WISH_REMINDER_JOB
 from scheduler.jobs.reminders import ACTIVITY_REMINDER_JOB
+from scheduler.jobs.retention import PRUNE_JOB
 from scheduler.jobs.tasks import AUTO_CONFIRM_JOB, ESCALATE_JOB
 from storage.datamap.recount import fold_deltas
 from storage.db import Session, Sessions
 from storage.scheduling.installation import record_first_run
 from storage.scheduling.leases import Fence, FencedOut
+from storage.messaging.retention import DEFAULT_DAYS as DEFAULT_RETENTION_DAYS
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +52,7 @@ JOBS: dict[str, Job] = {job.name: job for job in (
     WISH_REMINDER_JOB,
     Routine("stats_fold", _fold_stats),
     NIGHTLY_RETRAIN_JOB,  # the intake learns from the day's confirmed requests (03:00)
+    PRUNE_JOB,  # sent-log, handled inbox, delivered outbox older than the retention age, in batches
 )}
 
 
@@ -83,6 +86,6 @@ async def run_due(
     *,
     tz: tzinfo = DEFAULT_TZ,
     fence: Fence | None = None,
-) -> dict[str, int]:
+    retention_days: int = DEFAULT_RETENTION_DAYS) -> dict[str, int]:
     """Run every job as of `now`, each in its own transaction(s); returns what each did."""
-    return await run_jobs(sessions, JobRun(now=now, tz=tz, fence=fence))
+    return await run_jobs(sessions, JobRun(now=now, tz=tz, fence=fence, retention_days=retention_days))

@@ -19,6 +19,7 @@ from scheduler.lease import HEARTBEAT, Lease
 from storage.clock import Clock
 from storage.db import Sessions
 from storage.scheduling.leases import Fence, FencedOut
+from storage.messaging.retention import DEFAULT_DAYS as DEFAULT_RETENTION_DAYS
 
 log = logging.getLogger(__name__)
 
@@ -27,10 +28,11 @@ class Scheduler:
     """Runs the jobs while this process leads (always, in single-process mode with no lease)."""
 
     def __init__(self, sessions: Sessions, clock: Clock, *, tz: tzinfo = DEFAULT_TZ,
-                 lease: Lease | None = None) -> None:
+                 lease: Lease | None = None, retention_days: int = DEFAULT_RETENTION_DAYS) -> None:
         self.sessions = sessions
         self.clock = clock
         self.tz = tz
+        self.retention_days = retention_days
         self.lease = lease
         self.fence: Fence | None = None
         # The tick and the heartbeat job may both hold the lease at once: one at a time.
@@ -59,7 +61,8 @@ class Scheduler:
         if not await self.heartbeat():
             return None
         try:
-            return await run_due(self.sessions, self.clock.now(), tz=self.tz, fence=self.fence)
+            return await run_due(self.sessions, self.clock.now(), tz=self.tz, fence=self.fence,
+                                 retention_days=self.retention_days)
         except FencedOut:
             log.warning("scheduler deposed mid-run; standing by")
             self.fence = None
@@ -82,9 +85,10 @@ def start_ticking(
     *,
     tz: tzinfo = DEFAULT_TZ,
     lease: Lease | None = None,
+    retention_days: int = DEFAULT_RETENTION_DAYS,
 ) -> AsyncIOScheduler:
     """Start the heartbeat and the tick; the first tick runs at once, to catch up after a restart."""
-    sched = Scheduler(sessions, clock, tz=tz, lease=lease)
+    sched = Scheduler(sessions, clock, tz=tz, lease=lease, retention_days=retention_days)
 
     async def tick() -> None:
         # Held for the whole tick, so stopping waits for a tick in flight instead of pulling the

@@ -124,19 +124,22 @@ class ChannelRecords:
     # ------------------------------------------------------------------ replies inside the platform's answer
 
     async def deliver_inline(
-        self, row_ids: Sequence[int], *, external_id: str, numbered: bool = False
+        self, row_ids: Sequence[int], *, external_id: str, numbered: bool = False, held: Sequence[int] = (),
     ) -> list[OutboxMessage]:
-        """Claim owed replies that go out inside the answer to the user; the ones claimed, in order."""
+        """Claim owed replies that go out inside the answer to the user; the ones claimed, in order.
+
+        `held`: rows this worker claimed when they were written and has not sent (see `Handled.direct`).
+        """
         async with self._sessions() as session:
             claimed = await deliver_inline(session, row_ids, external_id=external_id, now=self._clock.now(),
-                                           numbered=numbered)
+                                           numbered=numbered, held=held)
             await session.commit()
         return claimed
 
-    async def undo_inline(self, row_ids: Sequence[int], *, external_id: str) -> int:
-        """Hand replies claimed for an answer that never went out back to the relay."""
+    async def undo_inline(self, row_ids: Sequence[int], *, external_id: str, held: Sequence[int] = ()) -> int:
+        """Hand replies claimed for an answer that never went out back to the relay (and `held` rows unsent)."""
         async with self._sessions() as session:
-            count = await undo_inline(session, row_ids, external_id=external_id)
+            count = await undo_inline(session, row_ids, external_id=external_id, held=held)
             await session.commit()
         return count
 

@@ -58,7 +58,8 @@ async def chat(settings: Settings, args: argparse.Namespace) -> int:
         await asyncio.to_thread(warm_up)
         console = ConsoleSession(rt.engine, rt.sessions, rt.clock, echo=not sys.stdin.isatty())
         # Escalations and auto-confirmations fall due while you chat, as in production.
-        ticker = start_ticking(rt.sessions, rt.clock, after_tick=console.relay.deliver_pending, tz=settings.tz)
+        ticker = start_ticking(rt.sessions, rt.clock, after_tick=console.relay.deliver_pending, tz=settings.tz,
+                              retention_days=settings.retention_days)
         try:
             await console.run(stdin_lines())
         finally:

@@ -74,7 +74,7 @@ async def _jobs_run(rt: Runtime, args: argparse.Namespace) -> int:
         return 2
     async with sessions() as session:
         before = await last_outbox_id(session)
-    run = JobRun(now=now, tz=tz)
+    run = JobRun(now=now, tz=tz, retention_days=rt.settings.retention_days)
     done = await run_jobs(sessions, run, only)
     print(f"xinfeng jobs run — 按 {now.astimezone(tz):%Y-%m-%d %H:%M %z} 运行一次")
     notes: dict[str, list[str]] = defaultdict(list)

@@ -1,15 +1,23 @@
 """Outbound rate limits shared by every sender: in-process, or through Redis across workers.
 
-Platforms count messages per bot, per chat and per member over sliding windows (PRODUCT.md
-§11). A sender asks for a slot under each key it is subject to before it sends; a denied
-slot says how long to wait, so nothing is dropped and no 429 is provoked.
+Platforms count messages per bot, per chat and per member over sliding windows, by when each message *arrives*. A sender asks for a slot under each key it is subject
+to before it sends; a denied slot says how long to wait, so nothing is dropped and no 429 is
+provoked.
 
 Both backends keep an exact sliding-window log: an event is allowed when fewer than `limit`
 events happened in the last `period` seconds, so no window of `period` seconds ever holds
 more than `limit` events (a fixed-window counter allows twice the limit across a boundary).
-Several keys can be taken atomically (`try_acquire_all`): a message subject to the bot-wide,
-the per-chat and the per-group limit consumes all three slots or none, so a denied chat never
-burns the bot's global budget.
+Several keys can be taken atomically (`try_take`, `acquire_all`): a message subject to the
+bot-wide, the per-chat and the per-group limit consumes all three slots or none, so a denied
+chat never burns the bot's global budget.
+
+A send's slot can be *held* (`hold` seconds at most): it counts as happening at every moment
+until the send's answer came back (`Slot.release`), when it is recorded at that instant. The
+platform saw the message somewhere between taking the slot and that answer, so counting it at
+both ends bounds what the platform counts, whatever the network's and the event loop's jitter
+— the guard that keeps the observed rate at or below the configured one. Admitting a send at
+`a` looks at every event whose recorded end is after `a - period`: for any window of `period`
+at the platform, the last send admitted into it saw all the others, so at most `limit` arrive.
 """
 
 from __future__ import annotations
@@ -19,11 +27,15 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+from storage.db import transient
 
 Sleeper = Callable[[float], Awaitable[None]]
 TimeSource = Callable[[], float]
+# A waiter blocked by sends still in flight looks again this often (their end is not known yet).
+RECHECK = 0.02
 
 
 @dataclass(frozen=True)
@@ -37,6 +49,31 @@ class Limit:
     def __post_init__(self) -> None:
         if self.limit < 1 or not self.period > 0:
             raise ValueError(f"a rate limit needs limit ≥ 1 and period > 0, got {self.limit}/{self.period}")
+
+
+@dataclass
+class Slot:
+    """A taken slot under some limits; a held one counts until `release` records when its send ended."""
+
+    limiter: Any
+    limits: tuple[Limit, ...]
+    member: str
+    held: bool
+    released: bool = field(default=False)
+
+    async def release(self) -> None:
+        """The send's answer came back (or it failed): record the event at this instant.
+
+        If the limiter cannot be told (Redis went away meanwhile), the event keeps counting until
+        its hold runs out: more cautious, never less.
+        """
+        if self.held and not self.released:
+            self.released = True
+            try:
+                await self.limiter.release(self)
+            except Exception as exc:
+                if not transient(exc):
+                    raise
 
 
 class RateLimiter(Protocol):
@@ -54,19 +91,35 @@ class RateLimiter(Protocol):
         """Take a slot under every limit at once and return 0.0, or take none and return the wait."""
         ...
 
-    async def acquire_all(self, limits: Sequence[Limit]) -> None:
+    async def try_take(self, limits: Sequence[Limit], *, hold: float = 0.0) -> Slot | float:
+        """Take a slot under every limit at once (held up to `hold` s), or none and return the wait."""
+        ...
+
+    async def acquire_all(self, limits: Sequence[Limit], *, hold: float = 0.0) -> Slot:
         """Wait until every limit has a free slot, then take them all together."""
+        ...
+
+    async def release(self, slot: Slot) -> None:
+        """Record a held slot's send as ended now."""
         ...
 
 
 class _Waiting:
-    """`acquire` built on `try_acquire_all` and an injectable sleeper (tests never sleep)."""
+    """`acquire` built on `try_take` and an injectable sleeper (tests never sleep)."""
 
     def __init__(self, sleep: Sleeper) -> None:
         self._sleep = sleep
 
-    async def try_acquire_all(self, limits: Sequence[Limit]) -> float:  # pragma: no cover - abstract
+    async def try_take(self, limits: Sequence[Limit], *, hold: float = 0.0) -> Slot | float:  # pragma: no cover
         raise NotImplementedError
+
+    async def release(self, slot: Slot) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    async def try_acquire_all(self, limits: Sequence[Limit]) -> float:
+        """Take a slot under every limit at once and return 0.0, or take none and return the wait."""
+        taken = await self.try_take(limits)
+        return 0.0 if isinstance(taken, Slot) else taken
 
     async def try_acquire(self, key: str, *, limit: int, period: float) -> float:
         """Take a slot under one key now (0.0), or return seconds until one frees."""
@@ -76,22 +129,26 @@ class _Waiting:
         """Wait until a slot under one key is free, then take it."""
         await self.acquire_all([Limit(key, limit, period)])
 
-    async def acquire_all(self, limits: Sequence[Limit]) -> None:
+    async def acquire_all(self, limits: Sequence[Limit], *, hold: float = 0.0) -> Slot:
         """Wait until every limit has a free slot, then take them all together."""
-        while (wait := await self.try_acquire_all(limits)) > 0:
-            await self._sleep(wait)
+        while not isinstance(taken := await self.try_take(limits, hold=hold), Slot):
+            await self._sleep(taken)
+        return taken
 
 
 class _Window:
-    __slots__ = ("events", "period")
+    __slots__ = ("ended", "held", "period")
 
     def __init__(self, period: float) -> None:
         self.period = period
-        self.events: deque[float] = deque()
+        # When each finished event ended, in order (events end at "now", which only grows).
+        self.ended: deque[float] = deque()
+        # Events in flight: member → the latest they can end (taken at + hold).
+        self.held: dict[str, float] = {}
 
 
 class MemoryRateLimiter(_Waiting):
-    """Sliding-window logs in this process (one worker; tests).
+    """Sliding-window logs in this process (one worker; tests; the fallback while Redis is away).
 
     `now` is a monotonic clock in seconds and `sleep` waits on it; inject both to test
     without sleeping.
@@ -107,40 +164,76 @@ class MemoryRateLimiter(_Waiting):
         self._windows: dict[str, _Window] = {}
         self._since_sweep = 0
 
-    async def try_acquire_all(self, limits: Sequence[Limit]) -> float:
-        """Take a slot under every limit at once and return 0.0, or take none and return the wait."""
-        # No await between the check and the take: on one event loop this is atomic.
-        t = self._now()
+    def wait_for(self, limits: Sequence[Limit], t: float) -> float:
+        """Seconds until every limit has room at `t` (0.0: room now), taking nothing."""
         wait = 0.0
         for lim in limits:
             window = self._windows.get(lim.key)
             if window is None:
-                window = self._windows[lim.key] = _Window(lim.period)
+                continue
             window.period = lim.period
-            events = window.events
-            while events and events[0] <= t - lim.period:
-                events.popleft()
-            if len(events) >= lim.limit:
-                wait = max(wait, events[len(events) - lim.limit] + lim.period - t)
+            ended, held = window.ended, window.held
+            while ended and ended[0] <= t - lim.period:
+                ended.popleft()
+            for member in [m for m, until in held.items() if until <= t - lim.period]:
+                del held[member]  # a send that never reported back counts until its hold ran out
+            excess = len(ended) + len(held) - lim.limit
+            if excess < 0:
+                continue
+            if excess < len(ended):
+                wait = max(wait, ended[excess] + lim.period - t)
+            else:  # only sends still in flight can free a slot: look again shortly
+                wait = max(wait, min(RECHECK, min(held.values()) + lim.period - t))
+        return wait
+
+    async def try_take(self, limits: Sequence[Limit], *, hold: float = 0.0) -> Slot | float:
+        """Take a slot under every limit at once, or none and return the wait."""
+        # No await between the check and the take: on one event loop this is atomic.
+        t = self._now()
+        wait = self.wait_for(limits, t)
         if wait > 0:
             return wait
+        member = uuid.uuid4().hex
         for lim in limits:
-            self._windows[lim.key].events.append(t)
+            window = self._windows.get(lim.key)
+            if window is None:
+                window = self._windows[lim.key] = _Window(lim.period)
+            if hold > 0:
+                window.held[member] = t + hold
+            else:
+                window.ended.append(t)
         self._since_sweep += 1
         if self._since_sweep >= self.SWEEP_EVERY:
             self._sweep(t)
-        return 0.0
+        return Slot(self, tuple(limits), member, held=hold > 0)
+
+    async def release(self, slot: Slot) -> None:
+        """Record a held slot's send as ended now."""
+        t = self._now()
+        for lim in slot.limits:
+            window = self._windows.get(lim.key)
+            if window is not None and window.held.pop(slot.member, None) is not None:
+                window.ended.append(max(t, window.ended[-1]) if window.ended else t)
+
+    def record(self, limits: Sequence[Limit], t: float, count: int = 1) -> None:
+        """Count `count` events that ended at `t` under each limit, whether or not there was room."""
+        for lim in limits:
+            window = self._windows.get(lim.key)
+            if window is None:
+                window = self._windows[lim.key] = _Window(lim.period)
+            window.ended.extend([t] * count)
 
     def _sweep(self, t: float) -> None:
         self._since_sweep = 0
-        idle = [k for k, w in self._windows.items() if not w.events or w.events[-1] <= t - w.period]
+        idle = [k for k, w in self._windows.items()
+                if not w.held and (not w.ended or w.ended[-1] <= t - w.period)]
         for key in idle:
             del self._windows[key]
 
 
-# KEYS: one sorted set per limit. ARGV: now ('' = the Redis server's clock), a unique member,
-# then limit and period for each key. Scores are event times in seconds.
-_SLIDING_WINDOW_LUA = """
+# Every script starts by reading "now": the caller's clock when given (tests), else the Redis
+# server's own, so every worker's windows share one clock.
+_NOW_LUA = """
 local now
 if ARGV[1] == '' then
   local t = redis.call('TIME')
@@ -148,28 +241,61 @@ if ARGV[1] == '' then
 else
   now = tonumber(ARGV[1])
 end
+"""
+
+# KEYS: one sorted set per limit. ARGV: now ('' = the Redis server's clock), a unique member,
+# hold (0 = the event ends now), recheck, then limit and period for each key. Scores are the
+# latest instant each event can have ended: its end when known, else its start plus hold; the
+# members of held events start with "h".
+_SLIDING_WINDOW_LUA = _NOW_LUA + """
 local member = ARGV[2]
+local hold = tonumber(ARGV[3])
+local recheck = tonumber(ARGV[4])
 local wait = 0
 for i = 1, #KEYS do
-  local limit = tonumber(ARGV[1 + 2 * i])
-  local period = tonumber(ARGV[2 + 2 * i])
+  local limit = tonumber(ARGV[3 + 2 * i])
+  local period = tonumber(ARGV[4 + 2 * i])
   redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - period)
   local n = redis.call('ZCARD', KEYS[i])
   if n >= limit then
     local edge = redis.call('ZRANGE', KEYS[i], n - limit, n - limit, 'WITHSCORES')
     local w = tonumber(edge[2]) + period - now
+    if string.sub(edge[1], 1, 1) == 'h' and w > recheck then w = recheck end
     if w > wait then wait = w end
   end
 end
 if wait > 0 then
   return tostring(wait)
 end
+local score = now
+if hold > 0 then score = now + hold end
 for i = 1, #KEYS do
-  local period = tonumber(ARGV[2 + 2 * i])
-  redis.call('ZADD', KEYS[i], now, member)
-  redis.call('PEXPIRE', KEYS[i], math.ceil(period * 1000) + 1000)
+  local period = tonumber(ARGV[4 + 2 * i])
+  redis.call('ZADD', KEYS[i], score, member)
+  redis.call('PEXPIRE', KEYS[i], math.ceil((period + hold) * 1000) + 1000)
 end
 return '0'
+"""
+
+# KEYS: the sorted sets of a held slot. ARGV: now ('' = server clock), the member. The event ends now.
+_RELEASE_LUA = _NOW_LUA + """
+for i = 1, #KEYS do
+  redis.call('ZADD', KEYS[i], 'XX', now, ARGV[2])
+end
+return 1
+"""
+
+# KEYS: sorted sets. ARGV: now ('' = server clock), hold, a member prefix, then each key's period.
+# Counts one event under every key whatever the window holds: what was sent while the limiter
+# could not be asked, told afterwards (see `bot.delivery.failover`).
+_RECORD_LUA = _NOW_LUA + """
+local hold = tonumber(ARGV[2])
+for i = 1, #KEYS do
+  local period = tonumber(ARGV[3 + i])
+  redis.call('ZADD', KEYS[i], now + hold, ARGV[3])
+  redis.call('PEXPIRE', KEYS[i], math.ceil((period + hold) * 1000) + 1000)
+end
+return 1
 """
 
 
@@ -188,21 +314,48 @@ class RedisRateLimiter(_Waiting):
         prefix: str = "xinfeng:ratelimit:",
         now: TimeSource | None = None,
         sleep: Sleeper = asyncio.sleep,
-    ) -> None:
+        timeout: float = 2.0) -> None:
         super().__init__(sleep)
         self._redis = redis
         self._prefix = prefix
         self._now = now
-        self._script = redis.register_script(_SLIDING_WINDOW_LUA)
+        # A Redis that stopped answering (frozen, unreachable) fails fast instead of holding every sender.
+        self._timeout = timeout
+        self._take = redis.register_script(_SLIDING_WINDOW_LUA)
+        self._release = redis.register_script(_RELEASE_LUA)
+        self._record = redis.register_script(_RECORD_LUA)
 
-    async def try_acquire_all(self, limits: Sequence[Limit]) -> float:
-        """Take a slot under every limit at once and return 0.0, or take none and return the wait."""
+    def _clock(self) -> str:
+        return "" if self._now is None else repr(float(self._now()))
+
+    async def try_take(self, limits: Sequence[Limit], *, hold: float = 0.0) -> Slot | float:
+        """Take a slot under every limit at once, or none and return the wait."""
+        member = ("h" if hold > 0 else "e") + uuid.uuid4().hex
         if not limits:
-            return 0.0
-        args: list[str] = ["" if self._now is None else repr(float(self._now())), uuid.uuid4().hex]
+            return Slot(self, (), member, held=False)
+        args: list[str] = [self._clock(), member, repr(float(hold)), repr(RECHECK)]
         for lim in limits:
             args += [str(lim.limit), repr(float(lim.period))]
-        raw = await self._script(keys=[self._prefix + lim.key for lim in limits], args=args)
+        raw = await asyncio.wait_for(self._take(keys=[self._prefix + lim.key for lim in limits], args=args),
+                                     self._timeout)
         if isinstance(raw, bytes):
             raw = raw.decode()
-        return max(0.0, float(raw))
+        wait = max(0.0, float(raw))
+        return wait if wait > 0 else Slot(self, tuple(limits), member, held=hold > 0)
+
+    async def release(self, slot: Slot) -> None:
+        """Record a held slot's send as ended now (on the server's clock)."""
+        await asyncio.wait_for(self._release(keys=[self._prefix + lim.key for lim in slot.limits],
+                                             args=[self._clock(), slot.member]), self._timeout)
+
+    async def record(self, limits: Sequence[Limit], *, hold: float = 0.0, member: str | None = None) -> Slot:
+        """Count one event under every limit, room or not (a send the failover let through)."""
+        member = member or ("h" if hold > 0 else "e") + uuid.uuid4().hex
+        args = [self._clock(), repr(float(hold)), member] + [repr(float(lim.period)) for lim in limits]
+        await asyncio.wait_for(self._record(keys=[self._prefix + lim.key for lim in limits], args=args),
+                               self._timeout)
+        return Slot(self, tuple(limits), member, held=hold > 0)
+
+    async def ping(self) -> bool:
+        """Whether the server answers now."""
+        return bool(await asyncio.wait_for(self._redis.ping(), self._timeout))

@@ -1,191 +1,81 @@
-"""The outbox relay: delivers owed messages through each recipient's channel and records the outcome.
+"""The outbox relay: delivers what is owed and was not sent right after its commit.
 
-A message is claimed (pending → sending) before it is sent, so two relays never send the
-same row; a relay that dies mid-send leaves it to be reclaimed, so nothing is lost. The
-channel reports what happened as a `DeliveryOutcome` and the relay applies it through
-`storage.messaging.outbox.apply_outcome`, the one place that decides what an outcome means:
-delivered, recipient gone (kept as undeliverable, the chat marked unreachable), throttled
-(waits for the retry-after, no attempt counted), chat moved (re-addressed), a temporary
-failure (counted, retried after a backoff) or refused (kept as undeliverable).
+Most replies leave from the worker that handled the message, right after the commit (see
+`ChannelKit` and `Courier`). The relay is for the rest: notifications written by the
+scheduler, rows waiting out a platform's retry-after or a back-off, rows a chat's earlier
+message held back, and the rows of a worker that died. Each round it takes over the rows of
+dead workers, claims what is due (in one statement, under this worker's id) and hands it to
+the courier, which sends each chat's rows in order and records the outcomes through
+`storage.messaging.outbox` — delivered, recipient gone (kept as undeliverable, the chat marked
+unreachable), throttled or postponed (waits, no attempt counted), chat moved (re-addressed), a
+temporary failure (counted, retried after a backoff) or refused (kept as undeliverable).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import replace
+import time
+from collections.abc import Sequence
 from datetime import timedelta
-from typing import Protocol
 
-from handlers.core.messages import Attachment, Button, OutboundMessage
+from bot.delivery.courier import Channel, Courier, as_outcome, to_outbound
+from bot.delivery.presence import Presence
 from storage.clock import Clock
 from storage.db import Sessions
-from storage.messaging.attachments import blob_data
-from storage.messaging.outbox import (
-    MAX_ATTEMPTS,
-    apply_outcome,
-    claim,
-    pending,
-    reclaim_stale,
-)
-from storage.messaging.outcomes import (
-    ChatMoved,
-    Delivered,
-    DeliveryOutcome,
-    TemporaryFailure,
-)
-from storage.models import OutboxMessage
+from storage.messaging.outbox import MAX_ATTEMPTS, claim_many, pending, reclaim_stale
 
 log = logging.getLogger(__name__)
 
+__all__ = ["Channel", "Relay", "RelayLoop", "as_outcome", "to_outbound"]
 
-class Channel(Protocol):
-    """What the relay needs of a channel."""
-
-    platform: str
-
-    async def send(self, message: OutboundMessage) -> DeliveryOutcome:
-        """Try to deliver one message and say what became of it; never raise for a platform's refusal."""
-        ...
-
-
-def to_outbound(row: OutboxMessage) -> OutboundMessage:
-    """The platform-neutral form of an outbox row."""
-    return OutboundMessage(
-        platform=row.platform,
-        address=row.address,
-        text=row.text,
-        recipient_label=row.recipient_label,
-        buttons=[Button(b["label"], b["data"]) for b in row.buttons or []],
-        kind=row.kind,
-        ref=row.ref,
-        outbox_id=row.id,
-        person_id=row.person_id,
-        attachments=[Attachment(kind=a["kind"], filename=a["filename"], mime=a["mime"], size=a.get("size", 0),
-                                blob_id=a.get("blob_id")) for a in row.attachments or []],
-    )
-
-
-def as_outcome(result: object) -> DeliveryOutcome:
-    """A channel's answer, which must be an outcome (anything else is a channel bug, retried as temporary)."""
-    if isinstance(result, DeliveryOutcome):
-        return result
-    raise TypeError(f"a channel's send returned {result!r}, not a DeliveryOutcome")
+# A row claimed by a relay with no worker id (the console, tests) and never finished: put back after this.
+STALE_UNOWNED = timedelta(minutes=5)
 
 
 class Relay:
-    """Moves messages from the outbox to the channels."""
+    """Moves messages from the outbox to the channels, through this worker's courier."""
 
     def __init__(
         self,
         sessions: Sessions,
         clock: Clock,
-        channels: list[Channel],
+        channels: Sequence[Channel],
         *,
         unaddressed: Channel | None = None,
         max_attempts: int = MAX_ATTEMPTS,
+        presence: Presence | None = None,
+        courier: Courier | None = None,
     ) -> None:
         self._sessions = sessions
         self._clock = clock
-        self._channels = {c.platform: c for c in channels}
-        # The console shows messages to people who have no chat account yet.
+        self._platforms = [c.platform for c in channels]
         self._unaddressed = unaddressed
-        self._max_attempts = max_attempts
-        # A channel with `concurrency` > 1 gets one lane per chat, that many sends in flight.
-        self._gates: dict[str, asyncio.Semaphore] = {}
+        self.courier = courier or Courier(sessions, clock, channels, unaddressed=unaddressed, presence=presence,
+                                          max_attempts=max_attempts)
         self.more_waiting = False
         # How many rows the last round took up (tests and the loop wait on quiet rounds).
         self.last_round = 0
+        self._next_take_over = 0.0
 
     async def deliver_pending(self, limit: int = 200) -> int:
         """Deliver what is owed and due now; returns how many were sent."""
+        if time.monotonic() >= self._next_take_over:
+            self._next_take_over = time.monotonic() + 1.0
+            await self.courier.take_over()
         async with self._sessions() as session:
             now = self._clock.now()
-            await reclaim_stale(session, older_than=now - timedelta(minutes=5))
-            rows = await pending(session, platforms=list(self._channels),
-                                 include_unaddressed=self._unaddressed is not None, now=now, limit=limit)
+            await reclaim_stale(session, older_than=now - STALE_UNOWNED)
+            rows = await pending(session, platforms=self._platforms, include_unaddressed=self._unaddressed is not None,
+                                 now=now, limit=limit)
+            taken = await claim_many(session, [r.id for r in rows], now=now, worker=self.courier.worker_id)
             await session.commit()
-        self.last_round = len(rows)
         self.more_waiting = len(rows) >= limit
-        sent = 0
-        lanes: dict[tuple[str, str | None], list[OutboxMessage]] = {}
-        # Chats whose message did not go out this round: their later messages wait, in order.
-        stopped: set[tuple[str | None, str | None]] = set()
-        for row in rows:
-            channel = self._channel_for(row)
-            chat = (row.platform, row.address)
-            if channel is not None and getattr(channel, "concurrency", 1) > 1:
-                lanes.setdefault((row.platform or "", row.address), []).append(row)
-            elif chat in stopped and row.address is not None:
-                continue
-            elif await self._deliver(row):
-                sent += 1
-            else:
-                stopped.add(chat)
-        if lanes:
-            sent += sum(await asyncio.gather(*(self._deliver_lane(lane) for lane in lanes.values())))
-        return sent
-
-    def _channel_for(self, row: OutboxMessage) -> Channel | None:
-        return self._channels.get(row.platform) if row.platform else self._unaddressed
-
-    def _gate(self, channel: Channel) -> asyncio.Semaphore:
-        gate = self._gates.get(channel.platform)
-        if gate is None:
-            gate = self._gates[channel.platform] = asyncio.Semaphore(getattr(channel, "concurrency", 1))
-        return gate
-
-    async def _deliver_lane(self, lane: list[OutboxMessage]) -> int:
-        """One chat's messages, in order, while other chats' lanes run beside it.
-
-        The channel's rate limiter paces the lanes; the gate bounds how many are in flight. A
-        message that does not go out ends the lane for this round, so a later message never
-        overtakes an earlier one (and a waiting row holds its chat back in later rounds too).
-        """
-        channel = self._channel_for(lane[0])
-        assert channel is not None
-        sent = 0
-        for row in lane:
-            async with self._gate(channel):
-                ok = await self._deliver(row)
-            if not ok:
-                break
-            sent += 1
-        return sent
-
-    async def _deliver(self, row: OutboxMessage) -> bool:
-        channel = self._channel_for(row)
-        if channel is None:
-            return False
-        async with self._sessions() as session:
-            if not await claim(session, row.id, now=self._clock.now()):
-                await session.rollback()
-                return False
-            await session.commit()
-        try:
-            message = to_outbound(row)
-            if message.attachments:
-                message.attachments = await self._with_data(message.attachments)
-            outcome = as_outcome(await channel.send(message))
-        except Exception as exc:  # a channel bug must not strand the row: it is retried, then kept
-            log.exception("delivery of outbox %s crashed", row.id)
-            outcome = TemporaryFailure(repr(exc)[:2000])
-        async with self._sessions() as session:
-            status = await apply_outcome(session, row, outcome, now=self._clock.now(),
-                                         max_attempts=self._max_attempts)
-            await session.commit()
-        if isinstance(outcome, ChatMoved):
-            self.more_waiting = True  # re-addressed and pending again: the next round sends it
-        if not isinstance(outcome, Delivered):
-            log.warning("outbox %s to %s:%s not delivered (%s → %s): %s", row.id, row.platform, row.address,
-                        type(outcome).__name__, status, getattr(outcome, "reason", ""))
-        return status == "sent"
-
-    async def _with_data(self, attachments: list[Attachment]) -> list[Attachment]:
-        """The attachments with their bytes loaded from the blob store."""
-        async with self._sessions() as session:
-            data = await blob_data(session, [a.blob_id for a in attachments if a.blob_id is not None])
-        return [replace(a, data=data.get(a.blob_id, b"") if a.blob_id is not None else a.data) for a in attachments]
+        mine = [r for r in rows if r.id in taken]
+        for row in mine:  # as the claim wrote them (the objects were read before it)
+            row.status, row.claimed_by = "sending", self.courier.worker_id
+        self.last_round = len(mine)
+        return await self.courier.deliver(mine)
 
 
 class RelayLoop:

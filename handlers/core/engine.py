@@ -1,34 +1,67 @@
-"""From an inbound message to committed effects: store, resolve, route, commit — exactly once.
+"""From an inbound message to committed effects: resolve, route, record, commit — one transaction, once.
 
-Two steps, driven by the channel kit (`bot/channels/base.py`): `store` keeps the message
-(deduplicated by its platform id) before the platform is told it arrived, and `process`
-handles a stored row, marking it processed in the same transaction as its effects — so a
-redelivery is a no-op and a crash leaves it to be processed again (the kit's sweeper does).
-An error rolls the effects back and the user gets a polite apology, never a stack trace.
-`handle` runs both steps at once, for tests and scripts that need no lanes.
+`receive` handles a message in one transaction: who wrote it (with their roles and conversation
+state, one query), the handler's effects, the outbox rows it owes, and the inbox row that
+marks it handled — written last, so a redelivery (a webhook retry on another worker, polling
+after a restart) meets it and rolls back with no second effect. The platform is told
+"received" only after that commit. Rows the caller's worker will send right after the commit
+are claimed in the same transaction (`take_direct`).
+
+An error of the handler rolls its effects back and the user gets a polite apology (recorded
+with the inbox row marked failed), never a stack trace. An error of the infrastructure — the
+database or Redis away, a deadlock — records nothing and raises `Unavailable`: the channel
+answers so that the platform delivers the message again (503, no offset moved), and nothing is
+marked failed for ever. `store` and `process` serve a channel that must keep a message before
+it can handle it (a WeChat callback out of time); `handle` is `receive` for tests and scripts.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import tzinfo
+from decimal import Decimal
 
 from handlers.core.context import Context
 from handlers.core.messages import InboundMessage
 from handlers.core.router import Dispatcher
 from handlers.language.textnorm import normalize
 from storage.clock import Clock
-from storage.db import Session, Sessions
-from storage.messaging.inbox import claim_inbound, store_inbound
+from storage.db import Session, Sessions, transient
+from storage.messaging.inbox import record_handled, store_inbound
+from storage.messaging.outbox import take_direct
 from storage.messaging.reach import revive_chat
-from storage.messaging.state import SqlStateStore
+from storage.messaging.state import SqlStateStore, state_key
 from storage.models import OutboxMessage
-from storage.people.identities import resolve_identity, roles_of
+from storage.people.identities import identify
+from storage.tasks.hours import DEFAULT_DAILY_CAP
 
 log = logging.getLogger(__name__)
 
 SORRY = "抱歉，系统刚才出了点问题，您的消息没有处理成功，请稍后再发一次。"
+
+
+class Unavailable(Exception):
+    """The infrastructure failed while handling a message: nothing was recorded, it must come again."""
+
+
+@dataclass
+class Handled:
+    """A message handled and committed: the rows it owes, and those claimed for sending at once."""
+
+    rows: list[OutboxMessage]
+    # Claimed in the handling transaction for the handling worker to send right after the commit.
+    direct: list[OutboxMessage] = field(default_factory=list)
+    # The handler broke: `rows` is the apology.
+    failed: bool = False
+
+
+@dataclass(frozen=True)
+class Sending:
+    """Who will send right after the commit: a worker's id and the platforms it has channels for."""
+
+    worker: int | None
+    platforms: frozenset[str]
 
 
 @dataclass
@@ -40,16 +73,16 @@ class Engine:
     dispatcher: Dispatcher
     tz: tzinfo
     public_url: str = ""
+    # The operator's daily hours cap, handed to every message's `Act` (see `handlers.core.act.Act`).
+    daily_cap: Decimal = DEFAULT_DAILY_CAP
 
     async def handle(self, msg: InboundMessage) -> list[OutboxMessage] | None:
-        """Store and process one message at once (tests, scripts); None if it was a redelivery."""
-        row_id = await self.store(msg)
-        if row_id is None:
-            return None
-        return await self.process(row_id, msg)
+        """Handle one message at once (tests, scripts); None if it was a redelivery."""
+        handled = await self.receive(msg)
+        return None if handled is None else handled.rows
 
     async def store(self, msg: InboundMessage) -> int | None:
-        """Store a message before acknowledging it to the platform; None if it was seen before."""
+        """Keep a message before handling it (a channel that must answer first); None if seen before."""
         async with self.sessions() as session:
             return await store_inbound(
                 session,
@@ -60,48 +93,77 @@ class Engine:
             )
 
     async def process(self, row_id: int, msg: InboundMessage) -> list[OutboxMessage]:
-        """Run the handlers for a stored message and commit effects, outbox and status together.
+        """Handle a message kept by `store` (claimed in the handling transaction); [] if already handled."""
+        handled = await self.receive(msg)
+        return [] if handled is None else handled.rows
 
-        The row is claimed first, so a worker recovering it after a crash while another still
-        handles it (or two recovering workers) cannot apply it twice.
+    async def receive(self, msg: InboundMessage, sending: Sending | None = None) -> Handled | None:
+        """Handle a message in one transaction and commit; None when it was handled before.
+
+        Raises `Unavailable` when the infrastructure failed (nothing was recorded).
         """
         try:
             async with self.sessions() as session:
-                if not await claim_inbound(session, row_id, "processed"):
-                    return []
+                ctx = await self._context(session, msg)
                 if msg.chat_type == "group":
                     # A message from a group the bot was kicked from: it is back in it.
                     await revive_chat(session, platform=msg.platform, chat_id=msg.chat_id)
-                ctx = await self._context(session, msg)
                 await self.dispatcher.dispatch(ctx, normalize(msg.text))
+                # Claimed before the replies are written: they are inserted as `sending` (no UPDATE after).
+                direct = await self._direct(session, ctx.sent, sending)
+                if not await record_handled(session, platform=msg.platform, message_id=msg.message_id,
+                                            payload=_payload(msg), now=self.clock.now()):
+                    await session.rollback()
+                    return None
                 await session.commit()
-                return ctx.sent
-        except Exception as exc:  # noqa: BLE001 — the user must get an answer whatever broke
+                return Handled(ctx.sent, direct)
+        except Exception as exc:
+            if transient(exc):
+                raise Unavailable(f"{msg.platform} message {msg.message_id}: {exc!r}") from exc
             log.exception("failed to handle %s message %s", msg.platform, msg.message_id)
+            return await self._apologise(msg, exc, sending)
+
+    async def _apologise(self, msg: InboundMessage, exc: Exception, sending: Sending | None) -> Handled | None:
+        """The handler broke: record the message as failed and owe the user an apology, together."""
+        try:
             async with self.sessions() as session:
-                if not await claim_inbound(session, row_id, "failed", error=repr(exc)[:2000]):
-                    return []
+                if not await record_handled(session, platform=msg.platform, message_id=msg.message_id,
+                                            payload=_payload(msg), now=self.clock.now(), status="failed",
+                                            error=repr(exc)[:2000]):
+                    return None
                 ctx = await self._context(session, msg)
                 ctx.reply(SORRY)
+                direct = await self._direct(session, ctx.sent, sending)
                 await session.commit()
-                return ctx.sent
+                return Handled(ctx.sent, direct, failed=True)
+        except Exception as again:
+            if transient(again):
+                raise Unavailable(f"{msg.platform} message {msg.message_id}: {again!r}") from again
+            raise
+
+    async def _direct(self, session: Session, rows: list[OutboxMessage], sending: Sending | None) -> list[OutboxMessage]:
+        if sending is None or not sending.platforms:
+            return []
+        return await take_direct(session, rows, worker=sending.worker, platforms=sending.platforms,
+                                 now=self.clock.now())
 
     async def _context(self, session: Session, msg: InboundMessage) -> Context:
         now = self.clock.now()
-        person = await resolve_identity(
-            session, platform=msg.platform, external_id=msg.user_id, now=now, display_name=msg.user_name
-        )
+        key = state_key(msg.platform, msg.chat_id, msg.user_id)
+        who = await identify(session, platform=msg.platform, external_id=msg.user_id, now=now, state_key=key,
+                             display_name=msg.user_name)
         return Context(
             message=msg,
-            person=person,
-            roles=await roles_of(session, person.id),
+            person=who.person,
+            roles=who.roles,
             session=session,
             clock=self.clock,
             # Conversation state lives in the database, in this transaction: a handler that fails
             # rolls its draft back with everything else, and every worker sees the same state.
-            state=SqlStateStore(session, self.clock),
+            state=SqlStateStore(session, self.clock, known_key=key, known=who.state),
             tz=self.tz,
             public_url=self.public_url,
+            daily_cap=self.daily_cap,
         )
 
 

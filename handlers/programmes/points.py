@@ -9,6 +9,8 @@ What changes points or the shelf happens in `handlers.programmes.actions.points`
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from handlers.core.act import Refused, Unreadable
 from handlers.core.context import Context
 from handlers.core.places import village_core
@@ -37,6 +39,7 @@ from storage.programmes.points import (
     balance,
     effective_rule,
     ensure_account,
+    open_account,
     shop_goods,
     shops_below,
 )
@@ -66,14 +69,28 @@ def _shelf(unit: OrgUnit, goods: list[Goods]) -> str:
     return f"{shop_name(unit)}：\n{items}"
 
 
-async def points_line(ctx: Context) -> str | None:
-    """The one line `我的` shows about points: balance and redemption code."""
-    if not ctx.person.is_volunteer and not await balance(session=ctx.session, person_id=ctx.person.id):
-        return None
-    account = await ensure_account(session=ctx.session, person_id=ctx.person.id, now=ctx.now)
+async def points_line(ctx: Context, *, read: tuple[Decimal, str] | None | bool = False) -> str | None:
+    """The one line `我的` shows about points: balance and redemption code.
+
+    `read` is the account's (balance, code) when the caller already read it with its own query
+    (None: it has no account), so only a volunteer's first look opens one; False reads it here.
+    """
+    if read is False:
+        if not ctx.person.is_volunteer and not await balance(session=ctx.session, person_id=ctx.person.id):
+            return None
+        read = None
+    elif not ctx.person.is_volunteer and (read is None or not read[0]):
+        return None  # as `balance` says: no account, or nothing on it
+    if isinstance(read, tuple):
+        amount, code = read
+    elif read is None:  # the caller read that there is none: open it (a volunteer's first look)
+        amount, code = await open_account(session=ctx.session, person_id=ctx.person.id, now=ctx.now)
+    else:
+        account = await ensure_account(session=ctx.session, person_id=ctx.person.id, now=ctx.now)
+        amount, code = account.balance, account.code
     if ctx.in_group:
-        return f"积分：{points_text(account.balance)}"
-    return f"积分：{points_text(account.balance)}（兑换码 {account.code}，发「积分」看明细）"
+        return f"积分：{points_text(amount)}"
+    return f"积分：{points_text(amount)}（兑换码 {code}，发「积分」看明细）"
 
 
 @router.command("积分", "/points", args=False)

@@ -9,7 +9,8 @@ Besides the rules, three structural changes are handled here:
 - a new org unit gets its closure rows (itself, and its parent's ancestors);
 - a unit moved under another parent carries its subtree's totals: its own counters (which *are*
   its subtree's totals) are subtracted from the old ancestors and added to the new ones, and
-  the closure rows of the whole subtree are relinked;
+  the closure rows of the whole subtree are relinked (on PostgreSQL after the writers counting
+  in it have committed, and before any new one counts: see `unit_move_statements`);
 - a person whose home unit changes carries their last-active day, and the hours attributed to
   their home, to the new unit.
 """
@@ -128,7 +129,14 @@ def unit_move_statements(dialect: str) -> list[str]:
         return _emit(dialect, f"SELECT c.ancestor_id, t.metric, t.period, {sign}t.value FROM {totals} t "
                               "JOIN stat_unit_closure c ON c.unit_id = NEW.id WHERE c.depth > 0 AND t.value <> 0")
 
+    # PostgreSQL: the writers already counting in the subtree (through the closure rows about to be
+    # relinked) commit first, so their deltas are carried with the rest, and new ones wait until the
+    # move commits, then count through the new closure — else they would land on the old ancestors.
+    # SHARE conflicts with every writer's ROW EXCLUSIVE on the deltas table and with nothing else
+    # (SQLite runs one writer at a time: nothing to wait for).
+    lock = ["LOCK TABLE stat_deltas IN SHARE MODE"] if dialect == "postgresql" else []
     return [
+        *lock,
         carry("-"),
         "DELETE FROM stat_unit_closure WHERE unit_id IN (SELECT s.unit_id FROM stat_unit_closure s "
         "WHERE s.ancestor_id = NEW.id) AND ancestor_id IN (SELECT a.ancestor_id FROM stat_unit_closure a "

@@ -1,11 +1,18 @@
-"""Inbound messages, stored before they are acknowledged, so a redelivery has no second effect."""
+"""Inbound messages, each recorded once, so a redelivery has no second effect.
+
+A message is normally recorded by the transaction that handles it (`record_handled`): the
+inbox row, the message's effects and the replies it owes commit together, and the platform is
+told "received" only after that commit. A channel that must answer before it can handle (a
+WeChat callback running out of its reply budget) stores the row first (`store_inbound`); the
+handling transaction then claims it, and what was stored but never handled is swept up later.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, delete, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -13,6 +20,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import InboxMessage
 from storage.sql import rowcount
+
+
+# The inbox INSERT (`store_inbound`, `record_handled`), spelled once for SQLite and PostgreSQL
+# alike: a dialect's `insert().on_conflict_do_nothing()` has no cache key, so SQLAlchemy compiled
+# it anew for every message; a text statement typed by the columns compiles once, binds as they do.
+_COLUMNS = InboxMessage.__table__.c
+_RECORD = (
+    text("INSERT INTO inbox (platform, message_id, received_at, payload, status, error) "
+         "VALUES (:platform, :message_id, :received_at, :payload, :status, :error) "
+         "ON CONFLICT (platform, message_id) DO NOTHING RETURNING id")
+    .bindparams(*(bindparam(name, type_=_COLUMNS[name].type)
+                  for name in ("platform", "message_id", "received_at", "payload", "status", "error")))
+    .columns(_COLUMNS.id)
+)
 
 
 async def store_inbound(
@@ -27,14 +48,9 @@ async def store_inbound(
         # A redelivery is routine (webhook retries, polling after a restart): insert nothing
         # rather than fail on the unique key. The failing-flush path below was seen to stall
         # the event loop for SQLite's whole busy timeout when duplicates arrived under load.
-        insert = sqlite_insert if dialect == "sqlite" else pg_insert
-        stmt = (
-            insert(InboxMessage)
-            .values(platform=platform, message_id=message_id, payload=payload, received_at=now, status="received")
-            .on_conflict_do_nothing(index_elements=["platform", "message_id"])
-            .returning(InboxMessage.id)
-        )
-        row_id = (await session.execute(stmt)).scalar_one_or_none()
+        row_id = (await session.execute(_RECORD, {"platform": platform, "message_id": message_id,
+                                                  "payload": payload, "received_at": now, "status": "received",
+                                                  "error": None})).scalar_one_or_none()
         await session.commit()
         return row_id
     row = InboxMessage(platform=platform, message_id=message_id, payload=payload, received_at=now)
@@ -45,6 +61,32 @@ async def store_inbound(
         await session.rollback()
         return None
     return row.id
+
+
+async def record_handled(
+    session: AsyncSession, *, platform: str, message_id: str, payload: dict[str, Any], now: datetime,
+    status: str = "processed", error: str | None = None,
+) -> bool:
+    """Record in the handling transaction that a message was handled (or failed); False for a redelivery.
+
+    Written last, just before the commit: the row's unique key then waits only for a concurrent
+    handling of the same message (a webhook retry on another worker) to end — which one commits,
+    the other sees the row and rolls back. A row stored ahead (`store_inbound`) is claimed instead.
+    """
+    # A text statement does not flush the session by itself: the handler's rows go first, so the
+    # inbox row stays the last thing written.
+    await session.flush()
+    values = {"platform": platform, "message_id": message_id, "payload": payload, "received_at": now,
+              "status": status, "error": error}
+    if (await session.execute(_RECORD, values)).scalar_one_or_none() is not None:
+        return True
+    result = await session.execute(
+        update(InboxMessage)
+        .where(InboxMessage.platform == platform, InboxMessage.message_id == message_id,
+               InboxMessage.status == "received")
+        .values(status=status, error=error)
+    )
+    return rowcount(result) == 1
 
 
 async def claim_inbound(session: AsyncSession, row_id: int, status: str, error: str | None = None) -> bool:
@@ -89,3 +131,27 @@ async def unprocessed(
         stmt = stmt.where(InboxMessage.received_at <= received_before)
     stmt = stmt.order_by(InboxMessage.id).limit(limit)
     return list((await session.execute(stmt)).scalars().all())
+
+
+async def prune_handled(session: AsyncSession, *, before: datetime, batch: int) -> int:
+    """Delete up to `batch` handled rows received before `before` (oldest first); how many went.
+
+    A redelivery older than that is no longer expected from any platform (Telegram keeps updates a
+    day, WeChat retries for 15 seconds). Failed and unhandled rows are kept.
+    """
+    oldest = (select(InboxMessage.id).where(InboxMessage.status == "processed", InboxMessage.received_at < before)
+              .order_by(InboxMessage.id).limit(batch))
+    ids = list((await session.execute(oldest)).scalars())
+    if not ids:
+        return 0
+    await session.execute(delete(InboxMessage).where(InboxMessage.id.in_(ids)))
+    return len(ids)
+
+
+async def count_prunable(session: AsyncSession, *, before: datetime) -> int:
+    """How many handled rows `prune_handled` would delete."""
+    from sqlalchemy import func
+
+    stmt = select(func.count(InboxMessage.id)).where(InboxMessage.status == "processed",
+                                                     InboxMessage.received_at < before)
+    return int((await session.execute(stmt)).scalar_one())

@@ -1,24 +1,32 @@
 """The outbox: messages owed, written with the change that causes them, delivered by a relay.
 
-Writing: `enqueue_*`, in the transaction of the change. Delivering: the relay takes what is
-due (`pending`), claims each row (`claim`) and records what the channel reported through
-`apply_outcome` — the one place a delivery attempt changes the database. Replies that went
-out inside the platform's answer to the user are recorded by `deliver_inline`.
+Writing: `enqueue_*`, in the transaction of the change. Delivering: the worker that handled a
+message claims the rows it wrote in that same transaction (`take_direct`, when nothing earlier
+to the chat is unsent) and sends them right after the commit; the relay takes the rest when
+due (`pending`, `claim_many`). A claimed row carries its worker's id: a live worker's rows are
+never taken, a dead one's go back (`reclaim_from`). What a channel reported is recorded by
+`mark_delivered` (a batch of deliveries in one statement) or `apply_outcome` — the one place
+that decides what any other outcome means. Replies that went out inside the platform's answer
+to the user are recorded by `deliver_inline`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, case, delete, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.sqltypes import TupleType
 
 from storage.messaging.outcomes import (
     ChatMoved,
     Delivered,
     DeliveryOutcome,
+    Postponed,
     RecipientGone,
     TemporaryFailure,
     Throttled,
@@ -147,14 +155,15 @@ async def pending(
 ) -> list[OutboxMessage]:
     """Messages owed and due at `now` on the given platforms, oldest first.
 
-    A row waiting for its `not_before` holds back the later rows to the same chat too, so a
-    throttled chat's messages still arrive in order.
+    A row waiting for its `not_before`, or being sent right now (by any worker), holds back the
+    later rows to the same chat, so a chat's messages arrive in order.
     """
     earlier = aliased(OutboxMessage)
     held_back = (
         select(earlier.id)
-        .where(earlier.status == "pending", earlier.platform == OutboxMessage.platform,
-               earlier.address == OutboxMessage.address, earlier.id < OutboxMessage.id, earlier.not_before > now)
+        .where(earlier.platform == OutboxMessage.platform, earlier.address == OutboxMessage.address,
+               earlier.id < OutboxMessage.id,
+               or_(earlier.status == "sending", (earlier.status == "pending") & (earlier.not_before > now)))
         .exists()
     )
     stmt = select(OutboxMessage).where(
@@ -173,22 +182,129 @@ async def pending(
     return list((await session.execute(stmt)).scalars().all())
 
 
-async def claim(session: AsyncSession, row_id: int, *, now: datetime) -> bool:
+async def claim(session: AsyncSession, row_id: int, *, now: datetime, worker: int | None = None) -> bool:
     """Take one pending message for delivery; False if another relay took it first."""
     result = await session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id == row_id, OutboxMessage.status == "pending")
-        .values(status="sending", sent_at=now)
+        .values(status="sending", sent_at=now, claimed_by=worker)
     )
     return rowcount(result) == 1
 
 
+async def claim_many(session: AsyncSession, row_ids: Sequence[int], *, now: datetime,
+                     worker: int | None) -> set[int]:
+    """Take pending messages for delivery by `worker`, in one statement; the ids taken."""
+    if not row_ids:
+        return set()
+    stmt = (update(OutboxMessage)
+            .where(OutboxMessage.id.in_(list(row_ids)), OutboxMessage.status == "pending")
+            .values(status="sending", sent_at=now, claimed_by=worker)
+            .returning(OutboxMessage.id))
+    return {int(i) for i in (await session.execute(stmt)).scalars()}
+
+
+@lru_cache(maxsize=4)
+def _busy_chats(for_worker: bool, without_own: bool) -> Any:
+    """`take_direct`'s query, built once (it runs for every message handled): chats with unsent rows."""
+    chats = bindparam("chats", expanding=True, type_=TupleType(OutboxMessage.platform.type,
+                                                                OutboxMessage.address.type))
+    stmt = (select(OutboxMessage.platform, OutboxMessage.address)
+            .where(tuple_(OutboxMessage.platform, OutboxMessage.address).in_(chats),
+                   OutboxMessage.status.in_(["pending", "sending"]))
+            .distinct())
+    if for_worker:  # this worker's own rows in flight keep the chat open to it
+        stmt = stmt.where(or_(OutboxMessage.status == "pending", OutboxMessage.claimed_by.is_(None),
+                              OutboxMessage.claimed_by != bindparam("worker")))
+    if without_own:
+        stmt = stmt.where(OutboxMessage.id.notin_(bindparam("own", expanding=True)))
+    return stmt
+
+
+async def take_direct(
+    session: AsyncSession, rows: Sequence[OutboxMessage], *, worker: int | None, platforms: frozenset[str],
+    now: datetime,
+) -> list[OutboxMessage]:
+    """Claim, before they are written, the rows of this transaction that its worker will send after the commit.
+
+    A row is taken when its platform is one the worker sends on and nothing earlier to its chat
+    is unsent — except rows this worker is sending already, which keep their place in its lane —
+    so a chat's messages still leave in order. The others stay pending for the relay. One query.
+    """
+    candidates = [r for r in rows if r.status in (None, "pending") and r.platform in platforms
+                  and r.address is not None and r.not_before is None]
+    if not candidates:
+        return []
+    chats = list(dict.fromkeys((r.platform, r.address) for r in candidates))
+    # Rows of this transaction already written (a handler queried after replying) are not "earlier".
+    own = [r.id for r in rows if r.id is not None]
+    params: dict[str, object] = {"chats": chats}
+    if worker is not None:
+        params["worker"] = worker
+    if own:
+        params["own"] = own
+    with session.no_autoflush:  # the new rows must not be written (as pending) by this query
+        busy = {(p, a) for p, a in (await session.execute(_busy_chats(worker is not None, bool(own)), params)).all()}
+    taken: list[OutboxMessage] = []
+    for row in candidates:
+        if (row.platform, row.address) in busy:
+            continue
+        row.status, row.claimed_by, row.sent_at = "sending", worker, now
+        taken.append(row)
+    return taken
+
+
 async def reclaim_stale(session: AsyncSession, *, older_than: datetime) -> int:
-    """Put back messages a crashed relay claimed but never finished (at-least-once delivery)."""
+    """Put back messages a relay without a worker id claimed but never finished (at-least-once delivery)."""
     result = await session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.status == "sending", OutboxMessage.sent_at < older_than)
+        .where(OutboxMessage.status == "sending", OutboxMessage.claimed_by.is_(None),
+               OutboxMessage.sent_at < older_than)
         .values(status="pending")
+    )
+    return rowcount(result)
+
+
+async def claimed_by(session: AsyncSession, worker_id: int) -> list[OutboxMessage]:
+    """The rows a worker is sending (taken over when it died)."""
+    stmt = (select(OutboxMessage).where(OutboxMessage.status == "sending", OutboxMessage.claimed_by == worker_id)
+            .order_by(OutboxMessage.id))
+    return list((await session.execute(stmt)).scalars())
+
+
+async def release(session: AsyncSession, row_ids: Sequence[int], *, worker: int | None) -> int:
+    """Hand claimed rows back to the relay untried (their chat stopped, the worker stopping, a dead worker's)."""
+    if not row_ids:
+        return 0
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(list(row_ids)), OutboxMessage.status == "sending",
+               _claimed(worker))
+        .values(status="pending", sent_at=None, claimed_by=None)
+    )
+    return rowcount(result)
+
+
+def _claimed(worker: int | None) -> object:
+    return OutboxMessage.claimed_by.is_(None) if worker is None else OutboxMessage.claimed_by == worker
+
+
+async def mark_delivered(
+    session: AsyncSession, delivered: Sequence[tuple[int, str | None]], *, now: datetime, worker: int | None,
+) -> int:
+    """Record a batch of deliveries (row id, the platform's message id) in one statement; rows changed."""
+    if not delivered:
+        return 0
+    ids = [row_id for row_id, _ in delivered]
+    external = {row_id: ext for row_id, ext in delivered if ext is not None}
+    values: dict[str, object] = {"status": "sent", "sent_at": now, "not_before": None, "claimed_by": None}
+    if external:
+        values["external_message_id"] = case(external, value=OutboxMessage.id,
+                                              else_=OutboxMessage.external_message_id)
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "sending", _claimed(worker))
+        .values(**values)
     )
     return rowcount(result)
 
@@ -200,7 +316,7 @@ def retry_delay(attempts: int) -> timedelta:
 
 async def apply_outcome(
     session: AsyncSession, row: OutboxMessage, outcome: DeliveryOutcome, *, now: datetime,
-    max_attempts: int = MAX_ATTEMPTS,
+    max_attempts: int = MAX_ATTEMPTS, worker: int | None | object = ...,
 ) -> str:
     """Record what became of a claimed message, and what it says about its chat; returns the row's status.
 
@@ -208,65 +324,77 @@ async def apply_outcome(
     - recipient gone: undeliverable, with every message still owed to that chat, and the chat
       account or group marked unreachable;
     - throttled: back to pending until the retry-after has passed, no attempt counted;
+    - postponed (our infrastructure was away): the same, no attempt counted;
     - chat moved: the group binding and every message owed to the old address follow the new
       one, this row included, no attempt counted;
     - temporary failure: an attempt counted, pending again after a backoff, undeliverable after
       `max_attempts`;
     - refused: undeliverable (the request can never succeed), the recipient left alone.
+
+    With `worker`, only a row that worker still holds is changed (a row taken over meanwhile is
+    the new holder's to record).
     """
-    mine = (OutboxMessage.id == row.id, OutboxMessage.status == "sending")
+    mine = [OutboxMessage.id == row.id, OutboxMessage.status == "sending"]
+    if worker is not ...:
+        mine.append(_claimed(worker))  # type: ignore[arg-type]
+    free = {"claimed_by": None}
     if isinstance(outcome, Delivered):
         await session.execute(update(OutboxMessage).where(*mine).values(
-            status="sent", sent_at=now, not_before=None, external_message_id=outcome.external_id))
+            status="sent", sent_at=now, not_before=None, external_message_id=outcome.external_id, **free))
         if outcome.numbered and row.platform and row.address:
             await save_choices(session, platform=row.platform, chat_id=row.address,
                                choices=list(outcome.numbered), now=now)
         return "sent"
-    if isinstance(outcome, Throttled):
+    if isinstance(outcome, (Throttled, Postponed)):
         await session.execute(update(OutboxMessage).where(*mine).values(
             status="pending", sent_at=None, error=outcome.reason,
-            not_before=now + timedelta(seconds=max(0.0, outcome.retry_after))))
+            not_before=now + timedelta(seconds=max(0.0, outcome.retry_after)), **free))
         return "pending"
     if isinstance(outcome, ChatMoved):
         if row.platform and row.address:
             await readdress_chat(session, platform=row.platform, old=row.address, new=outcome.new_address)
         await session.execute(update(OutboxMessage).where(*mine).values(
-            status="pending", sent_at=None, error=outcome.reason, address=outcome.new_address))
+            status="pending", sent_at=None, error=outcome.reason, address=outcome.new_address, **free))
         return "pending"
     if isinstance(outcome, TemporaryFailure):
         attempts = row.attempts + 1
         final = attempts >= max_attempts
         await session.execute(update(OutboxMessage).where(*mine).values(
             status="undeliverable" if final else "pending", attempts=OutboxMessage.attempts + 1,
-            error=outcome.reason, sent_at=None, not_before=None if final else now + retry_delay(attempts)))
+            error=outcome.reason, sent_at=None, not_before=None if final else now + retry_delay(attempts), **free))
         return "undeliverable" if final else "pending"
     # RecipientGone and Refused: kept as undeliverable, never dropped.
     await session.execute(update(OutboxMessage).where(*mine).values(
-        status="undeliverable", attempts=OutboxMessage.attempts + 1, error=outcome.reason))
+        status="undeliverable", attempts=OutboxMessage.attempts + 1, error=outcome.reason, **free))
     if isinstance(outcome, RecipientGone) and row.platform and row.address:
         await mark_unreachable(session, platform=row.platform, address=row.address, reason=outcome.reason, now=now)
     return "undeliverable"
 
 
 async def deliver_inline(
-    session: AsyncSession, row_ids: Sequence[int], *, external_id: str, now: datetime, numbered: bool = False
+    session: AsyncSession, row_ids: Sequence[int], *, external_id: str, now: datetime, numbered: bool = False,
+    held: Sequence[int] = (),
 ) -> list[OutboxMessage]:
     """Claim owed messages that went out inside the platform's answer to the user, and mark them sent.
 
     The one path for replies delivered without the relay: a Telegram button press answered
     with an alert, a WeChat callback's passive reply. Rows the relay took first are skipped
-    (they go out as messages); the ones claimed are returned in the order given. With
-    `numbered`, their buttons were shown as one run of numbered choices in their chat.
+    (they go out as messages); `held` are rows the answering worker claimed when they were
+    written and has not handed to its sender yet — those are this answer's to give. The ones
+    claimed are returned in the order given. With `numbered`, their buttons were shown as one
+    run of numbered choices in their chat.
     """
     if not row_ids:
         return []
     rows = {r.id: r for r in (await session.execute(
         select(OutboxMessage).where(OutboxMessage.id.in_(list(row_ids))))).scalars()}
+    mine = set(held)
     claimed: list[OutboxMessage] = []
     for row_id in row_ids:
         result = await session.execute(
-            update(OutboxMessage).where(OutboxMessage.id == row_id, OutboxMessage.status == "pending")
-            .values(status="sent", sent_at=now, not_before=None, external_message_id=external_id))
+            update(OutboxMessage)
+            .where(OutboxMessage.id == row_id, OutboxMessage.status == ("sending" if row_id in mine else "pending"))
+            .values(status="sent", sent_at=now, not_before=None, external_message_id=external_id, claimed_by=None))
         if rowcount(result) == 1 and row_id in rows:
             claimed.append(rows[row_id])
     choices = [str(b["data"]) for r in claimed for b in r.buttons or []]
@@ -276,17 +404,27 @@ async def deliver_inline(
     return claimed
 
 
-async def undo_inline(session: AsyncSession, row_ids: Sequence[int], *, external_id: str) -> int:
-    """Hand rows claimed for an inline answer that never went out back to the relay."""
-    if not row_ids:
-        return 0
-    result = await session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id.in_(list(row_ids)), OutboxMessage.status == "sent",
-               OutboxMessage.external_message_id == external_id)
-        .values(status="pending", sent_at=None, external_message_id=None)
-    )
-    return rowcount(result)
+async def undo_inline(session: AsyncSession, row_ids: Sequence[int], *, external_id: str,
+                      held: Sequence[int] = ()) -> int:
+    """Hand rows claimed for an inline answer that never went out back to the relay.
+
+    `held`: rows the answering worker claimed when they were written and will not send itself
+    now; those still unsent go back too.
+    """
+    count = 0
+    if row_ids:
+        result = await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(list(row_ids)), OutboxMessage.status == "sent",
+                   OutboxMessage.external_message_id == external_id)
+            .values(status="pending", sent_at=None, external_message_id=None, claimed_by=None)
+        )
+        count = rowcount(result)
+    if held:
+        await session.execute(
+            update(OutboxMessage).where(OutboxMessage.id.in_(list(held)), OutboxMessage.status == "sending")
+            .values(status="pending", sent_at=None, claimed_by=None))
+    return count
 
 
 async def group_destinations(session: AsyncSession, *, ref: str) -> list[tuple[int, str, str, str]]:
@@ -314,3 +452,26 @@ async def sent_message_ids(session: AsyncSession, *, platform: str, address: str
         .order_by(OutboxMessage.id)
     )
     return [str(x) for x in (await session.execute(stmt)).scalars()]
+
+
+async def prune_delivered(session: AsyncSession, *, before: datetime, batch: int) -> int:
+    """Delete up to `batch` delivered rows sent before `before` (oldest first); how many went.
+
+    Rows about something (`ref`: a task's card, an activity's notice) are kept, as a later edit
+    needs their platform ids; undeliverable rows are kept, as the record of what failed.
+    """
+    oldest = (select(OutboxMessage.id)
+              .where(OutboxMessage.status == "sent", OutboxMessage.ref.is_(None), OutboxMessage.sent_at < before)
+              .order_by(OutboxMessage.id).limit(batch))
+    ids = list((await session.execute(oldest)).scalars())
+    if not ids:
+        return 0
+    await session.execute(delete(OutboxMessage).where(OutboxMessage.id.in_(ids)))
+    return len(ids)
+
+
+async def count_prunable(session: AsyncSession, *, before: datetime) -> int:
+    """How many rows `prune_delivered` would delete."""
+    stmt = select(func.count(OutboxMessage.id)).where(
+        OutboxMessage.status == "sent", OutboxMessage.ref.is_(None), OutboxMessage.sent_at < before)
+    return int((await session.execute(stmt)).scalar_one())

@@ -56,10 +56,22 @@ class TemporaryFailure:
 
 
 @dataclass(frozen=True)
+class Postponed:
+    """Our side could not try (the database, Redis or the network was away): nothing failed at the platform.
+
+    The row waits `retry_after` seconds and is tried again, as often as it takes, with no attempt
+    counted: an outage of ours never makes a message undeliverable.
+    """
+
+    retry_after: float
+    reason: str = "postponed"
+
+
+@dataclass(frozen=True)
 class Refused:
     """The message as asked can never go out (a malformed request, no template for it), the recipient is fine."""
 
     reason: str
 
 
-DeliveryOutcome = Delivered | RecipientGone | Throttled | ChatMoved | TemporaryFailure | Refused
+DeliveryOutcome = Delivered | RecipientGone | Throttled | ChatMoved | TemporaryFailure | Postponed | Refused

@@ -26,21 +26,37 @@ def state_key(platform: str, chat_id: str, user_id: str) -> str:
 
 
 class SqlStateStore:
-    """State rows in the handler's own session, so they commit or roll back with it."""
+    """State rows in the handler's own session, so they commit or roll back with it.
 
-    def __init__(self, session: AsyncSession, clock: Clock) -> None:
+    `known` is one conversation's row as already read with the sender's identity
+    (`storage.people.identities.identify`): asking for that key then costs no query — most
+    messages have no state at all.
+    """
+
+    def __init__(self, session: AsyncSession, clock: Clock, *, known_key: str | None = None,
+                 known: tuple[dict[str, Any], datetime | None] | None = None) -> None:
         self._session = session
         self._clock = clock
+        self._known_key = known_key
+        self._known = known
 
     async def get(self, key: str) -> dict[str, Any] | None:
-        row = await self._session.get(ConversationState, key)
-        if row is None:
+        if key == self._known_key:
+            if self._known is None:
+                return None
+            data, expires_at = self._known
+        else:
+            row = await self._session.get(ConversationState, key)
+            if row is None:
+                return None
+            data, expires_at = row.data, row.expires_at
+        if expires_at is not None and expires_at <= self._clock.now():
             return None
-        if row.expires_at is not None and row.expires_at <= self._clock.now():
-            return None
-        return dict(row.data)
+        return dict(data)
 
     async def set(self, key: str, data: dict[str, Any], ttl: timedelta) -> None:
+        if key == self._known_key:
+            self._known_key = None  # written now: read it back from the session from here on
         row = await self._session.get(ConversationState, key)
         expires = self._clock.now() + ttl
         if row is None:
@@ -51,6 +67,8 @@ class SqlStateStore:
         await self._session.flush()
 
     async def clear(self, key: str) -> None:
+        if key == self._known_key:
+            self._known = None
         await self._session.execute(delete(ConversationState).where(ConversationState.key == key))
 
     async def purge_expired(self, now: datetime) -> int:

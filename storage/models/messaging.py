@@ -1,14 +1,15 @@
-"""Messages in and out: the inbox, the outbox, unreachable group chats and conversation state."""
+"""Messages in and out: the inbox, the outbox, the workers delivering it, unreachable group chats, conversation state."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.models.base import Base, UTCDateTime
+from storage.models.base import Base, BigId, UTCDateTime
 
 
 class OutboxMessage(Base):
@@ -47,6 +48,17 @@ class OutboxMessage(Base):
     external_message_id: Mapped[str | None] = mapped_column(String(128))
     # Files sent with the message (charts, exports): see storage.messaging.attachments for the format.
     attachments: Mapped[list[Any] | None] = mapped_column(JSON)
+    # The worker (`DeliveryWorker`) sending it while `status` is "sending": nobody else takes it while
+    # that worker's heartbeat is fresh; a dead worker's rows are put back within seconds.
+    claimed_by: Mapped[int | None] = mapped_column(BigInteger)
+
+    __table_args__ = (
+        # "Is anything earlier to this chat still unsent?": asked for each message sent right after
+        # its commit and by the relay, over the few unsent rows only.
+        Index("ix_outbox_chat_unsent", "platform", "address", "id",
+              postgresql_where=sql_text("status IN ('pending', 'sending')"),
+              sqlite_where=sql_text("status IN ('pending', 'sending')")),
+    )
 
 
 class InboxMessage(Base):
@@ -62,7 +74,31 @@ class InboxMessage(Base):
     status: Mapped[str] = mapped_column(String(16), default="received")
     error: Mapped[str | None] = mapped_column(Text)
 
-    __table_args__ = (UniqueConstraint("platform", "message_id"),)
+    __table_args__ = (
+        UniqueConstraint("platform", "message_id"),
+        # What the sweeper looks for (stored, not yet handled): a handful of rows among millions.
+        Index("ix_inbox_unhandled", "platform", "id",
+              postgresql_where=sql_text("status = 'received'"), sqlite_where=sql_text("status = 'received'")),
+    )
+
+
+class DeliveryWorker(Base):
+    """A running process that sends outbox rows: its heartbeat is the lease on the rows it claimed.
+
+    Each `xinfeng run` registers one row at start and renews `heartbeat_at` every second or so.
+    A row claimed by a worker whose heartbeat is older than the lease goes back to the relay; a
+    live worker's rows are never taken. `journal` is the file where the worker notes each send
+    before its outcome reaches the database, so whoever takes over its rows (on the same host)
+    does not send again what it already delivered.
+    """
+
+    __tablename__ = "delivery_workers"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    journal: Mapped[str | None] = mapped_column(String(500))
 
 
 class UnreachableChat(Base):

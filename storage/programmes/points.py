@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -131,6 +131,37 @@ async def ensure_account(*, session: AsyncSession, person_id: int, now: datetime
                 return found
             continue
         return account
+    raise RuntimeError("could not find a free redemption code")
+
+
+# `open_account`'s INSERT, the same on SQLite and PostgreSQL: a dialect's `on_conflict_do_nothing()`
+# has no cache key (compiled anew each time), a text statement typed by the columns has one.
+_ACCOUNT = PointsAccount.__table__.c
+_OPEN = (
+    text("INSERT INTO points_accounts (person_id, balance, code, created_at) "
+         "VALUES (:person_id, :balance, :code, :created_at) ON CONFLICT DO NOTHING RETURNING balance, code")
+    .bindparams(*(bindparam(name, type_=_ACCOUNT[name].type) for name in ("person_id", "balance", "code", "created_at")))
+    .columns(_ACCOUNT.balance, _ACCOUNT.code)
+)
+
+
+async def open_account(*, session: AsyncSession, person_id: int, now: datetime) -> tuple[Decimal, str]:
+    """(balance, code) of a person's account, opened now when it was not there a moment ago.
+
+    For a caller that has just read that there is none (「我的」): one INSERT that skips a clash,
+    rather than `ensure_account`'s read, savepoint and insert — three statements fewer.
+    """
+    for _ in range(20):
+        code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+        opened = (await session.execute(_OPEN, {"person_id": person_id, "balance": Decimal(0),
+                                                 "created_at": now, "code": code})).first()
+        if opened is not None:
+            return Decimal(opened[0]), opened[1]
+        # Either another worker opened this account meanwhile, or the code is taken.
+        found = (await session.execute(select(PointsAccount.balance, PointsAccount.code)
+                                       .where(PointsAccount.person_id == person_id))).first()
+        if found is not None:
+            return Decimal(found[0]), found[1]
     raise RuntimeError("could not find a free redemption code")
 
 

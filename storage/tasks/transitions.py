@@ -241,7 +241,10 @@ async def close_task(
         await session.execute(
             select(TaskAssignment.volunteer_id).where(
                 TaskAssignment.task_id == task_id, TaskAssignment.active.is_(True)
-            )
+            # In volunteer id order, never acceptance order: crediting locks each volunteer's rows
+            # (points account, aggregates), and two confirmations sharing volunteers must take those
+            # locks in one order, or on PostgreSQL each can wait for the other (a deadlock).
+            ).order_by(TaskAssignment.volunteer_id)
         )
     ).scalars()
     for vid in volunteers.all():

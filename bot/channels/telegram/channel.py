@@ -2,24 +2,29 @@
 
 Receiving (long polling, or a webhook on the bot's HTTP server) goes through the channel kit
 (`bot/channels/base.py`):
-- every update is stored in the inbox, keyed by `update_id`, *before* Telegram is told it
-  arrived — before the next getUpdates moves the offset past it, before the webhook answers
-  200 — and handled from the inbox, so a redelivered update has no second effect and a crash
-  loses nothing (the kit's sweeper handles what was stored but not handled);
-- updates are handled in the kit's lanes, one per (chat, user);
+- every update is handled in one transaction that also records it in the inbox, keyed by
+  `update_id`, and Telegram is told it arrived only after that commit — the webhook answers
+  200 then (503 when nothing could be recorded, so Telegram delivers it again), and polling
+  moves its offset past a batch only once the whole batch is committed. A redelivered update
+  meets its inbox row and has no second effect; a crash loses nothing, as nothing was
+  acknowledged;
+- updates are handled in the kit's lanes, one per (chat, user); the webhook's body is read
+  with its size counted (`bot.channels.limits`), a chunked one too;
 - a button press is always answered (answerCallbackQuery). In a group, a press's short reply
   ("已经有人接了") is shown to the presser alone instead of being posted to everyone (recorded
   as delivered inline); in a private chat the pressed keyboard is removed, so a choice cannot
   be made twice.
 
 Sending is `send.TelegramSender`: paced by the rate limiter, retried, its outcome reported to
-the relay. The outbox relay calls `send` for several chats at once (`concurrency`).
+the courier, which sends a handled update's replies right after its commit; the relay sends the
+rest. Both call `send` for several chats at once (`concurrency`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import hmac
+import json
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -39,11 +44,13 @@ from telegram.error import (
     TelegramError,
 )
 
-from bot.channels.base import ChannelKit
+from bot.channels.base import AfterHandled, ChannelKit
+from bot.channels.limits import BodyTooLarge, read_limited
+from bot.channels.deeplinks import draw_deep_links
 from bot.channels.telegram.config import (
     TelegramConfig,
-    bot_commands,
     build_bot,
+    deep_link,
     retry_seconds,
 )
 from bot.channels.telegram.inbound import (
@@ -53,15 +60,16 @@ from bot.channels.telegram.inbound import (
     Received,
     translate,
 )
+from bot.channels.telegram.menus import MenuKeeper
 from bot.channels.telegram.render import callback_answer
 from bot.channels.telegram.send import TelegramSender
 from bot.dashboard import SentFileLinks
-from bot.delivery.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from bot.delivery.failover import FailoverRateLimiter, limiter_for
+from bot.delivery.ratelimit import RateLimiter
 from bot.settings import Settings
-from handlers.core.engine import Engine
+from handlers.core.engine import Engine, Handled, Unavailable
 from handlers.core.messages import OutboundMessage
 from storage.messaging.outcomes import DeliveryOutcome
-from storage.models import OutboxMessage
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -74,6 +82,8 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_WEBHOOK_BODY = 1 << 20
 # A group reply short enough for an alert is shown to the presser alone (Telegram allows 200).
 MAX_ALERT = 200
+# The inbox is swept at least this often (seconds) for what a crashed worker kept.
+SWEEP_EVERY = 5.0
 
 
 class TelegramChannel:
@@ -96,20 +106,33 @@ class TelegramChannel:
         self._engine = engine
         self._sleep = sleep
         self.stats: Counter[str] = Counter()
+        # Swept every few seconds at most: what a crashed worker kept is handled soon after.
         self.kit = ChannelKit(platform=PLATFORM, engine=engine, kick=kick, concurrency=config.inbound_concurrency,
-                              sweep_interval=config.sweep_interval, sweep_wait=sweep_wait, stats=self.stats)
+                              sweep_interval=min(config.sweep_interval, SWEEP_EVERY), sweep_wait=sweep_wait,
+                              retry_wait=sleep, stats=self.stats)
         self.bot = build_bot(config)
         self.sender = TelegramSender(self.bot, config, records=self.kit.records, limiter=limiter, sleep=sleep,
                                      stats=self.stats)
         self.username: str | None = None
+        # Command menus per chat type and per person's roles (menus.py): published at start, kept until stop.
+        self.menus = MenuKeeper(self.bot, self.sender, engine, interval=config.menu_interval)
         self._stopping = asyncio.Event()
         self._poller: asyncio.Task[None] | None = None
 
     @classmethod
     def from_runtime(cls, settings: Settings, rt: Runtime, kick: Callable[[], None]) -> TelegramChannel:
-        """Build from settings and the runtime: the limiter is shared through Redis when configured."""
-        limiter: RateLimiter = RedisRateLimiter(rt.redis) if rt.redis is not None else MemoryRateLimiter()
+        """Build from settings and the runtime: the limiter is shared through Redis when configured.
+
+        While Redis is away the limiter keeps this worker to its share of each limit (the live
+        workers counted by their heartbeats, see `bot.delivery.failover`).
+        """
+        stats: Counter[str] = Counter()
+        limiter: RateLimiter = limiter_for(rt.redis, stats=stats)
         channel = cls(TelegramConfig.from_settings(settings), engine=rt.engine, limiter=limiter, kick=kick)
+        channel.stats.update(stats)
+        if isinstance(limiter, FailoverRateLimiter):
+            limiter.stats = channel.stats
+            limiter.workers = channel.kit.live_workers
         # A file over Telegram's limit goes out as a one-time dashboard link.
         channel.sender.links = SentFileLinks(rt.sessions, rt.clock, settings.public_base_url)
         return channel
@@ -121,8 +144,8 @@ class TelegramChannel:
         self._stopping.clear()
         await self._with_retries("getMe", self.bot.initialize)
         self.username = self.bot.username
-        commands = bot_commands(self._engine.dispatcher)
-        await self._with_retries("setMyCommands", lambda: self.bot.set_my_commands(commands))
+        await self._with_retries("setMyCommands", self.menus.publish)  # menus.py
+        self.menus.start()
         if self.config.mode == "webhook":
             await self._with_retries("setWebhook", lambda: self.bot.set_webhook(
                 url=self.config.webhook_url or "", secret_token=self.config.webhook_secret,
@@ -141,6 +164,7 @@ class TelegramChannel:
             await asyncio.gather(self._poller, return_exceptions=True)
             self._poller = None
         await self.kit.stop()
+        await self.menus.stop()  # menus.py
         await self.bot.shutdown()
 
     def routes(self) -> list[BaseRoute]:
@@ -151,6 +175,8 @@ class TelegramChannel:
 
     async def send(self, message: OutboundMessage) -> DeliveryOutcome:
         """Deliver one outbox message and report what became of it (the relay's Channel protocol)."""
+        # A deep-link QR request (an invite) becomes the bot's t.me link and its QR code (bot/channels/deeplinks.py).
+        message = await draw_deep_links(message, lambda payload: deep_link(self.username, payload), show_links=True)
         return await self.sender.send(message)
 
     async def _with_retries(self, what: str, call: Callable[[], Awaitable[Any]]) -> Any:
@@ -169,45 +195,70 @@ class TelegramChannel:
 
     # ------------------------------------------------------------------ receiving
 
-    async def store(self, update: Update) -> tuple[int, Received] | None:
-        """Store one update before it is acknowledged; None when there is nothing (new) to handle."""
+    def _meaning(self, update: Update) -> Received | Migrated | None:
         try:
-            meaning = translate(update)
+            return translate(update)
         except Exception:
             # One update we cannot read must not block every update behind it: log it and move on.
             log.exception("telegram update %s could not be read: %s", update.update_id, update.to_dict())
             self.stats["unreadable"] += 1
             return None
+
+    async def receive(self, update: Update) -> asyncio.Future[Handled | None] | None:
+        """Handle one update in its lane (answering it if it was a button press); None when there is nothing to.
+
+        The future resolves once the update's transaction committed; it fails with `Unavailable`
+        when nothing could be recorded — Telegram must then deliver the update again.
+        """
+        meaning = self._meaning(update)
         if isinstance(meaning, Migrated):
             log.warning("telegram group %s became supergroup %s", meaning.old_chat_id, meaning.new_chat_id)
             await self.kit.records.chat_moved(meaning.old_chat_id, meaning.new_chat_id)
             return None
         if meaning is None:
             return None
+        return self.kit.receive(meaning.message, self._after(meaning))
+
+    async def store(self, update: Update) -> tuple[int, Received] | None:
+        """Keep one update in the inbox without handling it (what a process dying next leaves behind)."""
+        meaning = self._meaning(update)
+        if not isinstance(meaning, Received):
+            return None
         row_id = await self.kit.store(meaning.message)
         return None if row_id is None else (row_id, meaning)
 
     def schedule(self, row_id: int, received: Received) -> None:
-        """Handle a stored update in its lane, then answer it if it was a button press."""
+        """Handle a kept update in its lane, then answer it if it was a button press."""
+        self.kit.schedule(row_id, received.message, self._after(received))
 
-        async def answer(sent: list[OutboxMessage]) -> None:
-            await self._answer_press(received, sent)
+    def _after(self, received: Received) -> AfterHandled | None:
+        if received.callback_query_id is None:
+            return None
 
-        self.kit.schedule(row_id, received.message, answer if received.callback_query_id is not None else None)
+        async def answer(handled: Handled) -> list[int]:
+            return await self._answer_press(received, handled)
 
-    async def _answer_press(self, received: Received, sent: list[OutboxMessage]) -> None:
-        """Answer a button press: in a group to the presser alone, in a private chat with a toast."""
+        return answer
+
+    async def _answer_press(self, received: Received, handled: Handled) -> list[int]:
+        """Answer a button press: in a group to the presser alone, in a private chat with a toast.
+
+        Returns the ids of replies the answer delivered (a group alert), which are not sent again.
+        """
         msg = received.message
         query_id = received.callback_query_id or ""
-        replies = [r for r in sent if r.kind == "reply" and r.platform == PLATFORM and r.address == msg.chat_id]
+        replies = [r for r in handled.rows if r.kind == "reply" and r.platform == PLATFORM and r.address == msg.chat_id]
         text, alert = "", False
+        delivered: list[int] = []
         if replies:
             first = replies[0]
             if msg.chat_type == "group" and not first.buttons and len(first.text) <= MAX_ALERT:
                 # "已经有人接了" is meant for the one who pressed, not for the whole group: the
                 # alert delivers it (unless the relay took it a moment earlier).
                 text, alert = first.text, True
-                await self.kit.records.deliver_inline([first.id], external_id=f"callback:{query_id}")
+                claimed = await self.kit.records.deliver_inline([first.id], external_id=f"callback:{query_id}",
+                                                                held=[r.id for r in handled.direct])
+                delivered = [r.id for r in claimed]
             else:
                 text = first.text.split("\n", 1)[0]
         try:
@@ -216,9 +267,10 @@ class TelegramChannel:
             log.info("callback query %s not answered: %s", query_id, exc)
         if msg.chat_type == "private" and msg.reply_to_message_id:
             await self.sender.remove_keyboard(int(msg.chat_id), int(msg.reply_to_message_id))
+        return delivered
 
     async def _poll(self) -> None:
-        """Long polling: store each update, and only then let the next getUpdates acknowledge it."""
+        """Long polling: handle a batch, and only once it is committed let the next getUpdates acknowledge it."""
         offset: int | None = None
         failures = 0
         while not self._stopping.is_set():
@@ -237,37 +289,50 @@ class TelegramChannel:
                 await self._sleep(self.sender.backoff(min(failures, 8)))
                 continue
             failures = 0
-            stored: list[tuple[int, Received]] = []
+            # The whole batch is handed over before any of it is awaited, so presses that arrived
+            # together are handled together (and race in the database, as they should).
+            handling: list[tuple[int, asyncio.Future[Handled | None] | None]] = []
+            failed_at: int | None = None
             for update in updates:
                 try:
-                    found = await self.store(update)
-                except Exception:
-                    # Not acknowledged: from this update on, the batch comes again.
-                    log.exception("telegram: storing update %s failed; it will be fetched again", update.update_id)
-                    await self._sleep(self.sender.backoff(1))
+                    handling.append((update.update_id, await self.receive(update)))
+                except Exception as exc:  # a group's move could not be recorded: this update comes again
+                    log.warning("telegram update %s not taken (%r); fetched again", update.update_id, exc)
+                    failed_at = update.update_id
                     break
-                if found is not None:
-                    stored.append(found)
-                offset = update.update_id + 1
-            # The whole batch is stored before any of it is handled, so presses that arrived
-            # together are handled together (and race in the database, as they should).
-            for row_id, received in stored:
-                self.schedule(row_id, received)
-            # Back-pressure: fetch (and so acknowledge) no faster than updates are handled.
-            await self.kit.wait_for_room(4 * self.config.inbound_concurrency)
+            for update_id, future in handling:
+                if future is None:
+                    continue
+                try:
+                    await future
+                except Unavailable:
+                    failed_at = update_id if failed_at is None else min(failed_at, update_id)
+            if failed_at is not None:
+                # Committed updates before it are acknowledged; from it on, the batch comes again
+                # (what did commit after it is a redelivery then, with no second effect).
+                offset = failed_at
+                self.stats["poll_retry"] += 1
+                await self._sleep(self.sender.backoff(1))
+            elif updates:
+                offset = updates[-1].update_id + 1
 
     async def webhook(self, request: Request) -> Response:
-        """The webhook route: 403 without the secret, 400 if malformed, 200 only once stored."""
+        """The webhook route: 403 without the secret, 413/400 for a body too large or malformed, 200 once committed.
+
+        503 when the update could not be recorded: Telegram delivers it again.
+        """
         given = request.headers.get(SECRET_HEADER, "")
         expected = self.config.webhook_secret or ""
         if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
             self.stats["webhook_forbidden"] += 1
             return PlainTextResponse("forbidden", status_code=403)
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > MAX_WEBHOOK_BODY):
+        try:
+            body = await read_limited(request, MAX_WEBHOOK_BODY)
+        except BodyTooLarge:
+            self.stats["webhook_too_large"] += 1
             return PlainTextResponse("too large", status_code=413)
         try:
-            data = await request.json()
+            data = json.loads(body)
             if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
                 raise ValueError("not an update")
             update = Update.de_json(data, self.bot)
@@ -275,10 +340,11 @@ class TelegramChannel:
             self.stats["webhook_malformed"] += 1
             return PlainTextResponse("malformed update", status_code=400)
         try:
-            found = await self.store(update)
-        except Exception:
-            log.exception("telegram: storing webhook update %s failed", update.update_id)
-            return PlainTextResponse("try again", status_code=503)  # Telegram redelivers
-        if found is not None:
-            self.schedule(*found)
+            handling = await self.receive(update)
+            if handling is not None:
+                await asyncio.shield(handling)
+        except Exception as exc:
+            log.warning("telegram: webhook update %s not recorded (%r); Telegram delivers it again",
+                        update.update_id, exc)
+            return PlainTextResponse("try again", status_code=503)
         return Response(status_code=200)

@@ -3,7 +3,8 @@
 One update becomes at most one message, keyed by `str(update_id)` so that a redelivered
 update (polling after a crash, a webhook retry) is recognised by the inbox and has no second
 effect. Updates the bot has nothing to say about (joins, edits, channel posts) become nothing
-and are simply acknowledged.
+and are simply acknowledged. Text and names lose their control characters here
+(`bot.channels.limits.clean_text`): nothing downstream sees a NUL.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 
 from telegram import CallbackQuery, Message, Update
 
+from bot.channels.limits import clean_optional, clean_text
 from handlers.core.messages import InboundMessage, Media
 from handlers.people.contact import CONTACT_COMMAND
 
@@ -72,7 +74,7 @@ def _from_message(update_id: int, message: Message) -> Received | Migrated | Non
     sender = message.from_user
     if chat_type is None or sender is None:
         return None
-    text = message.text or message.caption or ""
+    text = clean_text(message.text or message.caption or "")
     media = _media(message)
     verified_phone = None
     if message.contact is not None:
@@ -90,7 +92,7 @@ def _from_message(update_id: int, message: Message) -> Received | Migrated | Non
         chat_type=chat_type,  # type: ignore[arg-type]
         text=text,
         message_id=str(update_id),
-        user_name=sender.full_name or sender.username,
+        user_name=clean_optional(sender.full_name or sender.username),
         media=media,
         verified_phone=verified_phone,
     ))
@@ -112,9 +114,9 @@ def _from_callback(update_id: int, query: CallbackQuery) -> Received | None:
             user_id=str(query.from_user.id),
             chat_id=chat_id,
             chat_type=chat_type,  # type: ignore[arg-type]
-            text=query.data,
+            text=clean_text(query.data),
             message_id=str(update_id),
-            user_name=query.from_user.full_name or query.from_user.username,
+            user_name=clean_optional(query.from_user.full_name or query.from_user.username),
             is_button=True,
             reply_to_message_id=str(pressed.message_id) if pressed is not None else None,
         ),

@@ -2,13 +2,18 @@
 
 Each call first takes its slots from the rate limiter, all or none: the bot's global rate,
 and for a new message 1 per second in that chat and 20 per minute in a group (edits count
-toward the global rate only). Telegram should then never answer 429; if it does anyway (another
-process using the same token, clocks drifting), a short `retry_after` is waited out in place
-and a long one is reported as `Throttled`, so the relay holds the row (and its chat) back
-without counting a failure. Network failures are retried with backoff; after `send_attempts`
-the relay gets a `TemporaryFailure`. The user blocked the bot or the chat is gone:
+toward the global rate only). A slot is held until Telegram's answer came back, so the limiter
+counts each request at both ends of its journey and the rate Telegram sees stays at or under
+the configured one whatever the jitter (`bot.delivery.ratelimit`). Two lanes share the global
+budget: a reply to a person's own message may use all of it, anything else (notices,
+broadcasts) leaves `REPLY_RESERVE` of it free, so replies go first while a broadcast drains.
+Telegram should then never answer 429; if it does anyway (another process using the same
+token), a short `retry_after` is waited out in place and a long one is reported as `Throttled`,
+so the row (and its chat) is held back without counting a failure. Network failures are
+retried with backoff; after `send_attempts` the row is `Postponed` when the request never got an
+answer (our network: no attempt counted), a `TemporaryFailure` when Telegram answered 5xx. The user blocked the bot or the chat is gone:
 `RecipientGone`; a group became a supergroup: `ChatMoved`; a request Telegram can never accept:
-`Refused`. Nothing here writes to the database — the relay applies the outcome.
+`Refused`. Nothing here writes to the database — the courier records the outcome.
 
 Attachments follow the text: a chart by sendPhoto (up to 10 MB, else as a document), a file by
 sendDocument (up to 50 MB, the Bot API's upload limit); a larger file becomes a one-time link to
@@ -48,6 +53,7 @@ from storage.messaging.outcomes import (
     ChatMoved,
     Delivered,
     DeliveryOutcome,
+    Postponed,
     RecipientGone,
     Refused,
     TemporaryFailure,
@@ -67,9 +73,21 @@ MAX_WAIT_IN_PLACE = 30.0
 # The Bot API's upload limits: 10 MB for a photo, 50 MB for any other file.
 PHOTO_LIMIT = 10 * 2**20
 DOCUMENT_LIMIT = 50 * 2**20
+# The share of the global budget bulk sends leave free for replies (at least one message a window).
+REPLY_RESERVE = 0.08
+# A request holds its slot until Telegram answers, at most this long (the client's timeouts).
+HOLD = 45.0
 # Errors that mean the recipient is gone for good, not that we asked wrongly.
 _GONE = ("chat not found", "user not found", "bot was kicked", "bot was blocked", "user is deactivated",
          "peer_id_invalid", "group chat was deactivated", "bot can't initiate")
+
+
+def answered_by_telegram(exc: Exception) -> bool:
+    """Whether a network-class error is an answer from Telegram (a 5xx), not a request that never arrived."""
+    if isinstance(exc, TimedOut):
+        return False
+    text = str(exc)
+    return not text.startswith(("httpx.", "Unknown error in HTTP implementation"))
 
 
 def is_gone(exc: Exception) -> bool:
@@ -101,10 +119,17 @@ class TelegramSender:
         self.stats: Counter[str] = stats if stats is not None else Counter()
         self._chat_done: dict[int, float] = {}
 
-    def limits(self, chat_id: int, kind: str) -> list[Limit]:
-        """The limits a call of `kind` ("message" or "edit") to this chat is subject to."""
+    def limits(self, chat_id: int, kind: str, lane: str = "bulk") -> list[Limit]:
+        """The limits a call of `kind` ("message" or "edit") to this chat is subject to, in its lane.
+
+        A reply may take the whole global budget; a bulk send only what leaves `REPLY_RESERVE` of it.
+        """
         lim, bot = self.config.limits, self.config.bot_id
         limits = lim.global_limits(f"tg:{bot}:all")
+        if lane != "reply":
+            whole = limits[0]
+            reserve = max(1, round(whole.limit * REPLY_RESERVE)) if whole.limit > 1 else 0
+            limits[0] = Limit(whole.key, max(1, whole.limit - reserve), whole.period)
         if kind == "message":
             limits.append(Limit(f"tg:{bot}:chat:{chat_id}", 1, lim.chat_interval + lim.guard))
             if chat_id < 0:  # group and supergroup ids are negative
@@ -133,13 +158,13 @@ class TelegramSender:
             horizon = now - self.config.limits.chat_interval
             self._chat_done = {c: t for c, t in self._chat_done.items() if t > horizon}
 
-    async def call(self, chat_id: int, kind: str, request: Callable[[int], Awaitable[T]]) -> T:
+    async def call(self, chat_id: int, kind: str, request: Callable[[int], Awaitable[T]], lane: str = "bulk") -> T:
         """One Bot API call under the rate limits, retried until it succeeds; `Undelivered` when it cannot."""
         failures = throttled = 0
         while True:
             if kind == "message":
                 await self._after_last_in_chat(chat_id)
-            await self._limiter.acquire_all(self.limits(chat_id, kind))
+            slot = await self._limiter.acquire_all(self.limits(chat_id, kind, lane), hold=HOLD)
             try:
                 result = await request(chat_id)
                 if kind == "message":
@@ -163,10 +188,14 @@ class TelegramSender:
                 failures += 1
                 self.stats["network_retry"] += 1
                 if failures >= self.config.send_attempts:
-                    raise Undelivered(TemporaryFailure(f"network: {exc}")) from exc
+                    if answered_by_telegram(exc):  # a 5xx: Telegram's own answer, an attempt counted
+                        raise Undelivered(TemporaryFailure(f"telegram: {exc}")) from exc
+                    raise Undelivered(Postponed(self.backoff(failures), f"network: {exc}")) from exc
                 await self._sleep(self.backoff(failures))
             except TelegramError as exc:
                 raise Undelivered(TemporaryFailure(f"telegram: {exc}")) from exc
+            finally:
+                await slot.release()
 
     async def send(self, message: OutboundMessage) -> DeliveryOutcome:
         """Deliver one outbox message: send it (split if long) or, for kind "edit", edit the earlier one."""
@@ -179,11 +208,12 @@ class TelegramSender:
                 return Delivered(await self.edit(message, chat_id))
             rendered = render(message, private=chat_id > 0)
             last: str | None = None
+            lane = "reply" if message.kind == "reply" else "bulk"
             for i, part in enumerate(rendered.parts):
                 markup = rendered.markup if i == len(rendered.parts) - 1 else None
                 sent = await self.call(chat_id, "message", lambda chat, part=part, markup=markup: self.bot.send_message(
                     chat_id=chat, text=part, parse_mode=ParseMode.HTML, reply_markup=markup,
-                    link_preview_options=NO_PREVIEW))
+                    link_preview_options=NO_PREVIEW), lane)
                 last = str(sent.message_id)  # the part with the buttons: what a later edit changes
             for attachment in message.attachments:
                 await self.send_file(chat_id, message, attachment)

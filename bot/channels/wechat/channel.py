@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
@@ -30,7 +31,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from bot.channels.base import ChannelKit, Sleeper
+from bot.channels.base import ChannelKit, Sleeper, parser_warmed
+from bot.channels.limits import clean_text
 from bot.channels.wechat.api import (
     QuotaExceeded,
     WeChatApiClient,
@@ -38,6 +40,7 @@ from bot.channels.wechat.api import (
     build_api,
 )
 from bot.channels.wechat.callbacks import CallbackCodec, CallbackRejected, render_xml
+from bot.channels.wechat.qrcode import SceneCodes
 from bot.channels.wechat.replies import REPLY_BUDGET_SECONDS, ReplyDesk, numbered_text
 from bot.dashboard import SentFileLinks, link_note
 from bot.settings import Settings
@@ -47,6 +50,7 @@ from storage.clock import Clock
 from storage.messaging.outcomes import (
     Delivered,
     DeliveryOutcome,
+    Postponed,
     RecipientGone,
     Refused,
     TemporaryFailure,
@@ -69,6 +73,11 @@ WINDOW_CLOSED = frozenset({45015, 45047})
 NOT_SUBSCRIBED = 43004
 # Codes that no retry can fix: bad openid, bad template id, refused content.
 PERMANENT = frozenset({40003, 40037, 43004, 45002, 47001})
+# WeChat's "slow down" answers and how long to wait: the API's per-minute quota (45011), WeCom's
+# concurrent-call limit (45033), "system busy" (-1 from WeChat itself).
+THROTTLE_SECONDS = {45011: 60.0, 45033: 2.0, -1: 5.0}
+# When the API cannot be reached from here: try again after this long, no attempt counted.
+OUR_SIDE_RETRY = 5.0
 # Temporary media: an image up to 10 MB (PNG, JPEG, GIF); an Official Account has no file type.
 IMAGE_LIMIT = 10 * 2**20
 # Events that are the user doing something (they open the window); the rest are WeChat's.
@@ -101,7 +110,11 @@ def template_data(text: str, buttons: list[Button]) -> dict[str, dict[str, str]]
 
 
 def inbound_from(fields: dict[str, Any], platform: str, prefix: str) -> InboundMessage | None:
-    """One callback's fields as the core's message; None for what is no message (WeChat's own events)."""
+    """One callback's fields as the core's message; None for what is no message (WeChat's own events).
+
+    Every field loses its control characters first (`bot.channels.limits.clean_text`).
+    """
+    fields = {k: clean_text(v) if isinstance(v, str) else v for k, v in fields.items()}
     user = str(fields["FromUserName"])
     mtype = str(fields["MsgType"]).lower()
     message_id = str(fields.get("MsgId") or f"{user}:{fields['CreateTime']}")
@@ -154,6 +167,24 @@ def quota_outcome(exc: QuotaExceeded, clock: Clock) -> Throttled:
     return Throttled(wait, f"{exc} (until {exc.until.isoformat()})")
 
 
+def api_outcome(exc: WeChatApiError, clock: Clock, stats: Counter[str]) -> DeliveryOutcome | None:
+    """What both channels make of throttles (WeChat's 429s) and of our own network; None for the rest.
+
+    A throttle waits (no attempt counted) and is counted as `throttled`; the API unreachable from
+    here (or the shared token store away) is our infrastructure: `Postponed`, counted as `retried`.
+    """
+    if isinstance(exc, QuotaExceeded):
+        stats["throttled"] += 1
+        return quota_outcome(exc, clock)
+    if exc.errcode == -1 and exc.errmsg.startswith(("unreachable", "token store")):
+        stats["retried"] += 1
+        return Postponed(OUR_SIDE_RETRY, str(exc))
+    if exc.errcode in THROTTLE_SECONDS:
+        stats["throttled"] += 1
+        return Throttled(THROTTLE_SECONDS[exc.errcode], str(exc))
+    return None
+
+
 class CallbackChannel:
     """What both WeChat channels do with callbacks: verify, translate, hand to the kit, answer."""
 
@@ -171,7 +202,7 @@ class CallbackChannel:
         budget: float = REPLY_BUDGET_SECONDS,
         path: str = "/wechat",
         inbound_concurrency: int = 16,
-        sweep_interval: float = 60.0,
+        sweep_interval: float = 5.0,
         sweep_wait: Sleeper = asyncio.sleep,
     ) -> None:
         self.clock = engine.clock
@@ -188,10 +219,8 @@ class CallbackChannel:
                 Route(self.path, self.callback, methods=["POST"])]
 
     async def start(self) -> None:
-        """Load the request parser (a cold first parse outlasts the reply budget); handle what a crash left."""
-        from handlers.language.request_parser import warm_up
-
-        await asyncio.to_thread(warm_up)
+        """Load the request parser first (a cold first parse outlasts the reply budget); handle what a crash left."""
+        await parser_warmed()
         await self.kit.start()
 
     async def stop(self) -> None:
@@ -259,6 +288,7 @@ class WeChatChannel(CallbackChannel):
         super().__init__(**kwargs)
         self.template_ids = dict(template_ids or {})
         self.links = links
+        self.scene_codes = SceneCodes(self.api)  # deep-link QR requests (an invite) drawn as scene codes (qrcode.py)
 
     @classmethod
     def from_runtime(cls, settings: Settings, rt: Runtime, kick: Callable[[], None]) -> WeChatChannel:
@@ -277,6 +307,7 @@ class WeChatChannel(CallbackChannel):
         slot = await self.kit.records.take_window_slot(user, window=CS_WINDOW, limit=CS_LIMIT)
         if not slot.reachable:
             return RecipientGone("the user unsubscribed from the account")
+        message = await self.scene_codes.draw(message)  # qrcode.py
         if slot.taken and slot.started is not None:
             text = numbered_text(message.text, message.buttons)
             try:
@@ -347,12 +378,14 @@ class WeChatChannel(CallbackChannel):
         return Delivered(None if msgid is None else str(msgid), numbered=tuple(b.data for b in message.buttons))
 
     def _outcome(self, exc: WeChatApiError) -> DeliveryOutcome:
-        if isinstance(exc, QuotaExceeded):
-            return quota_outcome(exc, self.clock)
+        found = api_outcome(exc, self.clock, self.kit.stats)
+        if found is not None:
+            return found
         if exc.errcode == NOT_SUBSCRIBED:
             return RecipientGone(str(exc))
         if exc.errcode in PERMANENT:
             return Refused(str(exc))
+        self.kit.stats["retried"] += 1
         return TemporaryFailure(str(exc))
 
     async def install_menu(self, menu: dict[str, Any] | None = None) -> None:

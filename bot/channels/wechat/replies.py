@@ -5,10 +5,10 @@ stands for is remembered when the message is delivered (`Delivered.numbered`), a
 from the user, handled by any worker, becomes the button's command text. A callback must be
 answered within 5 s: the message is stored and handled through the channel kit within a
 budget (about 3 s) and, if done, what it says to this user is the passive reply — claimed
-through the one inline-delivery path, so the relay does not send it again; otherwise the
-answer is empty at once and the relay delivers the replies when the handler finishes. The
-whole answer keeps to the budget: a claim that would overrun it is undone, and those rows go
-by the relay too.
+through the one inline-delivery path, so the courier does not send it again; otherwise the
+message is kept in the inbox, the answer is empty, and the replies go out when the handler
+finishes. The whole answer keeps to the budget: a claim that would overrun it is undone, and
+those rows go by the relay too.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from datetime import timedelta
 from typing import Any
 
 from bot.channels.base import ChannelKit
+from handlers.core.engine import Handled
 from handlers.core.messages import Button, InboundMessage
 from handlers.language.textnorm import normalize
 from storage.models import OutboxMessage
@@ -86,7 +87,15 @@ class ReplyDesk:
             await self.kit.records.user_acted(user_id)
 
     async def answer(self, msg: InboundMessage) -> str | None:
-        """Store and handle within the budget; the passive reply text, or None to answer empty.
+        """Handle within the budget; the passive reply text, or None to answer empty ("success").
+
+        The message is handled in one transaction (its inbox row, its effects, its replies), and
+        what it says to this user within the budget becomes the passive reply. When the budget
+        runs out first, the message is kept in the inbox before the empty answer — the handling
+        goes on and claims it, and should it fail, the message is retried until handled. It is
+        kept before handling starts, so an answer never acknowledges a message the database does
+        not hold. `Unavailable` (nothing
+        could be kept) makes the caller answer 503, and WeChat sends the callback again.
 
         Handling the message sets the account's `last_seen_at` in the same transaction: that is
         the user's last action, which opens their 48-hour window before any reply is owed. The
@@ -96,36 +105,43 @@ class ReplyDesk:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.budget
         answered = asyncio.Event()
+        passive: list[int] = []
 
-        async def after(_: list[OutboxMessage]) -> None:
+        async def after(_: Handled) -> list[int]:
             await answered.wait()
+            return passive
 
-        async def receive() -> asyncio.Future[list[OutboxMessage]] | None:
-            return await self.kit.receive(await self.arrive(msg), after)
-
+        arrived = await self.arrive(msg)
+        # Kept before it is handled — the one channel that stores an update in its own small
+        # transaction: the answer must come within 5 s whatever the handler does, and on SQLite a
+        # slow handler holds the one writer, so a message could not be kept once the budget ran out.
+        await self.kit.keep(arrived)
         try:
-            receiving = asyncio.ensure_future(receive())
+            handling = self.kit.receive(arrived, after, kept=True)
             try:
-                handled = await asyncio.wait_for(asyncio.shield(receiving), max(0.0, deadline - loop.time()))
-                if handled is None:
-                    return None  # a retry of a callback already stored: it has had (or will have) its effect
-                rows = await asyncio.wait_for(asyncio.shield(handled), max(0.0, deadline - loop.time()))
+                handled = await asyncio.wait_for(asyncio.shield(handling), max(0.0, deadline - loop.time()))
             except TimeoutError:
-                # Too slow for WeChat (a busy database counts too): answer empty now; storing and
-                # handling go on, and the relay delivers when they are done.
-                if not receiving.done():
-                    self._later(receiving)
+                # Too slow for WeChat (a busy database counts too): answer empty now; the message is
+                # kept, the handling goes on and the replies go by customer-service messages.
                 return None
-            mine = [r for r in rows if r.platform == self.platform and r.address == msg.chat_id and r.id is not None]
+            if handled is None:
+                return None  # a retry of a callback already handled: it has had its effect
+            mine = [r for r in handled.rows
+                    if r.platform == self.platform and r.address == msg.chat_id and r.id is not None]
             if not mine:
                 return None
-            claiming = asyncio.ensure_future(self._claim_passive(mine, msg.chat_id))
+            held = [r.id for r in handled.direct]
+            claiming = asyncio.ensure_future(self._claim_passive(mine, msg.chat_id, held))
             try:
-                text, _ = await asyncio.wait_for(asyncio.shield(claiming), max(0.0, deadline - loop.time()))
+                text, claimed = await asyncio.wait_for(asyncio.shield(claiming), max(0.0, deadline - loop.time()))
             except TimeoutError:
-                # Claimed too late to be the answer: whatever it claims goes back to the relay.
-                self._later(asyncio.ensure_future(self._unclaim_when_done(claiming)))
+                # Claimed too late to be the answer: whatever it claims goes back to the relay —
+                # the rows this worker held too (the courier must not send them meanwhile).
+                mine_held = [r.id for r in mine if r.id in held]
+                passive.extend(mine_held)
+                self._later(asyncio.ensure_future(self._unclaim_when_done(claiming, mine_held)))
                 return None
+            passive.extend(claimed)
             return text
         finally:
             answered.set()
@@ -140,11 +156,13 @@ class ReplyDesk:
             log.error("late %s work failed", self.platform, exc_info=task.exception())
         self.kit.kick()
 
-    async def _unclaim_when_done(self, claiming: asyncio.Future[tuple[str | None, list[int]]]) -> None:
+    async def _unclaim_when_done(self, claiming: asyncio.Future[tuple[str | None, list[int]]],
+                                 held: list[int]) -> None:
         _, claimed = await claiming
-        await self.kit.records.undo_inline(claimed, external_id=PASSIVE)
+        await self.kit.records.undo_inline(claimed, external_id=PASSIVE, held=held)
 
-    async def _claim_passive(self, mine: list[OutboxMessage], address: str) -> tuple[str | None, list[int]]:
+    async def _claim_passive(self, mine: list[OutboxMessage], address: str,
+                             held: list[int] | None = None) -> tuple[str | None, list[int]]:
         """Claim this user's rows (in order, within the size limit); their text as one reply, and their ids."""
         fitting: list[OutboxMessage] = []
         size = shown = 0
@@ -158,7 +176,8 @@ class ReplyDesk:
             fitting.append(row)
             shown += len(buttons)
         # The relay may have taken some already; those go out as messages instead.
-        claimed = await self.kit.records.deliver_inline([r.id for r in fitting], external_id=PASSIVE, numbered=True)
+        claimed = await self.kit.records.deliver_inline([r.id for r in fitting], external_id=PASSIVE, numbered=True,
+                                                        held=held or ())
         parts: list[str] = []
         shown = 0
         for row in claimed:

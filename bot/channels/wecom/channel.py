@@ -22,21 +22,16 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from bot.channels.wechat.api import (
-    QuotaExceeded,
     WeChatApiClient,
     WeChatApiError,
     build_api,
 )
 from bot.channels.wechat.callbacks import CallbackCodec
-from bot.channels.wechat.channel import CallbackChannel, quota_outcome
+from bot.channels.wechat.channel import CallbackChannel, api_outcome
 from bot.channels.wechat.replies import numbered_text
 from bot.dashboard import SentFileLinks, link_note
-from bot.delivery.ratelimit import (
-    Limit,
-    MemoryRateLimiter,
-    RateLimiter,
-    RedisRateLimiter,
-)
+from bot.delivery.failover import FailoverRateLimiter, limiter_for
+from bot.delivery.ratelimit import Limit, RateLimiter
 from bot.settings import Settings
 from handlers.core.messages import Attachment, OutboundMessage
 from storage.clock import Clock
@@ -99,12 +94,17 @@ class WeComChannel(CallbackChannel):
     def from_runtime(cls, settings: Settings, rt: Runtime, kick: Callable[[], None]) -> WeComChannel:
         """Build from `XINFENG_WECOM_*` settings; with Redis, every worker shares token and limits."""
         api = wecom_api(settings, rt.clock, rt.redis)
-        limiter: RateLimiter = RedisRateLimiter(rt.redis) if rt.redis is not None else MemoryRateLimiter()
+        # Shared through Redis; while Redis is away, this worker's share (bot.delivery.failover).
+        limiter: RateLimiter = limiter_for(rt.redis)
         codec = CallbackCodec(token=settings.wecom_token or "", receiver_id=settings.wecom_corp_id or "",
                               aes_key=settings.wecom_aes_key, wecom=True)
-        return cls(engine=rt.engine, api=api, codec=codec, kick=kick, budget=settings.wechat_reply_budget,
-                   agent_id=int(settings.wecom_agent_id or 0), corp_id=settings.wecom_corp_id or "", limiter=limiter,
-                   links=SentFileLinks(rt.sessions, rt.clock, settings.public_base_url))
+        channel = cls(engine=rt.engine, api=api, codec=codec, kick=kick, budget=settings.wechat_reply_budget,
+                      agent_id=int(settings.wecom_agent_id or 0), corp_id=settings.wecom_corp_id or "",
+                      limiter=limiter, links=SentFileLinks(rt.sessions, rt.clock, settings.public_base_url))
+        if isinstance(limiter, FailoverRateLimiter):
+            limiter.stats = channel.kit.stats
+            limiter.workers = channel.kit.live_workers
+        return channel
 
     def accepts(self, fields: dict[str, Any]) -> bool:
         """Only callbacks for this app (several apps of a corp may share a URL)."""
@@ -164,10 +164,12 @@ class WeComChannel(CallbackChannel):
         await self._post(address, group, "text", {"content": note})
 
     def _outcome(self, exc: WeChatApiError) -> DeliveryOutcome:
-        if isinstance(exc, QuotaExceeded):
-            return quota_outcome(exc, self.clock)
+        found = api_outcome(exc, self.clock, self.kit.stats)
+        if found is not None:
+            return found
         if exc.errcode in GONE:
             return RecipientGone(str(exc))
+        self.kit.stats["retried"] += 1
         return TemporaryFailure(str(exc))
 
     async def create_team_group(self, team_id: int) -> str:

@@ -60,7 +60,7 @@ def test_piped_conversation_runs_the_whole_loop_on_the_demo_county(tmp_path: Pat
 
 
 def test_second_run_keeps_the_data_and_does_not_reload_the_demo(tmp_path: Path) -> None:
-    _chat(tmp_path, "/as 王大娘\n想请人讲讲垃圾分类\n1\n")
+    _chat(tmp_path, "/as 王大娘\n想请人讲讲垃圾分类\n1\n1\n")  # unsure: 1 picks the likeliest kind, 1 confirms
     out = _chat(tmp_path, "/as 王大娘\n我的\n")
     assert "已载入演示县" not in out
     assert "#1【环境整治】" in out

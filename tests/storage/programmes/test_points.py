@@ -20,6 +20,7 @@ from storage.programmes.points import (
     balance,
     effective_rule,
     ensure_account,
+    open_account,
     redeem,
     set_rule,
     stock_goods,
@@ -249,3 +250,22 @@ async def test_restocking_adds_to_the_shelf_at_the_new_price(sessions, clock) ->
     async with sessions() as s:
         with pytest.raises(ValueError):
             await stock_goods(session=s, org_unit_id=ids["A"], name="毛巾", price=0, added=1, now=clock.now())
+
+
+async def test_opening_an_account_keeps_one_opened_meanwhile_and_never_reuses_a_code(sessions, clock, monkeypatch) -> None:
+    async with sessions() as s:
+        a, b = Person(name="甲", created_at=clock.now()), Person(name="乙", created_at=clock.now())
+        s.add_all([a, b])
+        await s.flush()
+        first = await ensure_account(session=s, person_id=a.id, now=clock.now())
+        # Another worker opened 甲's account meanwhile: its balance and code are kept.
+        assert await open_account(session=s, person_id=a.id, now=clock.now()) == (Decimal(0), first.code)
+        # 乙's first code drawn clashes with 甲's: another is drawn.
+        draws = iter(list(first.code) + list("ZZZZZZZZ"))
+        monkeypatch.setattr("storage.programmes.points.secrets.choice", lambda _alphabet: next(draws))
+        opened = await open_account(session=s, person_id=b.id, now=clock.now())
+        await s.commit()
+    assert opened[0] == Decimal(0) and opened[1] != first.code and set(opened[1]) == {"Z"}
+    async with sessions() as s:
+        codes = dict((await s.execute(select(PointsAccount.person_id, PointsAccount.code))).all())
+    assert codes == {a.id: first.code, b.id: opened[1]}

@@ -166,9 +166,9 @@ async def test_a_group_press_answered_in_an_alert_goes_through_the_one_inline_pa
     seen: list[tuple[str, str]] = []
     real = ChannelRecords.deliver_inline
 
-    async def spy(self, row_ids, *, external_id, numbered=False):
+    async def spy(self, row_ids, *, external_id, numbered=False, held=()):
         seen.append((self.platform, external_id))
-        return await real(self, row_ids, external_id=external_id, numbered=numbered)
+        return await real(self, row_ids, external_id=external_id, numbered=numbered, held=held)
 
     monkeypatch.setattr(ChannelRecords, "deliver_inline", spy)
     await tg.link("王大娘", "陈刚", "张文艺")

@@ -90,3 +90,39 @@ async def test_telegram_redelivers_until_the_bot_answers(tg_webhook) -> None:
     await tg.settle()
     assert len(tg.fake.sent_to(502)) == 1
     assert 503 in tg.fake.webhook_responses and tg.fake.webhook_responses[-1] == 200
+
+
+async def test_an_oversized_body_is_refused_413_even_chunked_without_a_length(tg_webhook) -> None:
+    from bot.channels.telegram.channel import MAX_WEBHOOK_BODY
+
+    tg = tg_webhook
+    secret = tg.channel.config.webhook_secret
+    padding = "x" * (MAX_WEBHOOK_BODY + 10)
+    body = json.dumps({**text_update(90, 501, "我的"), "padding": padding}).encode()
+
+    async def chunks():  # a generator body: sent chunked, no Content-Length
+        for i in range(0, len(body), 65536):
+            yield body[i:i + 65536]
+
+    async with httpx.AsyncClient() as http:
+        declared = await http.post(tg.webhook_url, content=body, headers={HEADER: secret})
+        streamed = await http.post(tg.webhook_url, content=chunks(), headers={HEADER: secret})
+    assert streamed.request.headers.get("transfer-encoding") == "chunked"
+    assert "content-length" not in streamed.request.headers
+    assert (declared.status_code, streamed.status_code) == (413, 413)
+    assert await inbox_count(tg) == 0 and tg.channel.stats["webhook_too_large"] == 2
+
+
+async def test_nul_and_control_characters_are_stripped_at_the_edge(tg_webhook) -> None:
+    tg = tg_webhook
+    tg.fake.add_user(502, "测试")
+    tg.fake.started.add(502)
+    secret = tg.channel.config.webhook_secret
+    body = json.dumps(text_update(91, 502, "帮\x00助\x07\r\n"))
+    async with httpx.AsyncClient() as http:
+        assert (await http.post(tg.webhook_url, content=body, headers={HEADER: secret})).status_code == 200
+    await tg.settle()
+    async with tg.chat.sessions() as s:
+        [payload] = (await s.execute(select(InboxMessage.payload))).scalars().all()
+    assert payload["text"] == "帮助\n"
+    assert "我能帮您" in tg.fake.sent_to(502)[0].text  # read as the command it is

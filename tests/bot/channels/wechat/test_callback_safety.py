@@ -205,10 +205,10 @@ async def test_a_passive_reply_claimed_too_late_goes_out_by_customer_service(mak
     real_claim = desk._claim_passive
     entered, gate = asyncio.Event(), asyncio.Event()
 
-    async def slow_claim(mine, address):
+    async def slow_claim(mine, address, held=None):
         entered.set()
         await gate.wait()  # the database is busy: the claim outlives the budget
-        return await real_claim(mine, address)
+        return await real_claim(mine, address, held)
 
     desk._claim_passive = slow_claim  # type: ignore[method-assign]
     try:

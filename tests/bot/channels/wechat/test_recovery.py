@@ -29,6 +29,7 @@ async def test_a_message_stored_before_a_crash_is_handled_once_after_restart(mak
     world = await make_world()
     if platform == "wechat":
         server, channel, user = world.resident, world.oa, "o-crash"
+        world.fake.oa.user_acted(user, world.chat.clock.now())  # a follower, inside the 48-hour window
 
         def texts() -> list[str]:
             return world.fake.oa.texts_to(user)
@@ -50,10 +51,6 @@ async def test_a_message_stored_before_a_crash_is_handled_once_after_restart(mak
     assert await channel.kit.store(message) is not None
     del channel  # nothing of it survives but the database
 
-    # WeChat had no answer, so it retries: stored already, the retry is answered and does nothing.
-    retry = await server.post(fields)
-    assert retry.status == 200 and retry.body == "success" and retry.reply is None
-    await world.settle()
     assert texts() == [] and await _inbox(world) == ["received"]
 
     # The next process starts on the same database: its kit handles what was left, once.
@@ -94,9 +91,9 @@ async def test_the_passive_reply_goes_through_the_one_inline_path(world, monkeyp
     seen: list[tuple[str, str]] = []
     real = ChannelRecords.deliver_inline
 
-    async def spy(self, row_ids, *, external_id, numbered=False):
+    async def spy(self, row_ids, *, external_id, numbered=False, held=()):
         seen.append((self.platform, external_id))
-        return await real(self, row_ids, external_id=external_id, numbered=numbered)
+        return await real(self, row_ids, external_id=external_id, numbered=numbered, held=held)
 
     monkeypatch.setattr(ChannelRecords, "deliver_inline", spy)
     answer = await world.resident.text("o-inline", "帮助")
@@ -105,3 +102,19 @@ async def test_the_passive_reply_goes_through_the_one_inline_path(world, monkeyp
     async with world.chat.sessions() as s:
         row = (await s.execute(select(OutboxMessage))).scalar_one()
     assert (row.status, row.external_message_id) == ("sent", PASSIVE)
+
+
+async def test_a_retry_of_a_kept_unhandled_callback_is_handled_at_once_and_once(make_world) -> None:
+    # A worker kept the message and died; WeChat's retry reaches a live worker: it does not wait for
+    # a sweep (a reply within seconds), and the one inbox row makes it the only handling.
+    world = await make_world()
+    fields = world.resident.fields("o-retry", "text", Content="帮助")
+    message = inbound_from({k: str(v) for k, v in fields.items()}, "wechat", "wechat")
+    assert message is not None
+    assert await world.oa.kit.store(message) is not None
+    retry = await world.resident.post(fields)
+    assert retry.status == 200 and retry.reply is not None and "我能帮您" in retry.reply
+    again = await world.resident.post(fields)
+    assert again.status == 200 and again.body == "success" and again.reply is None
+    await world.settle()
+    assert world.fake.oa.texts_to("o-retry") == [] and await _inbox(world) == ["processed"]

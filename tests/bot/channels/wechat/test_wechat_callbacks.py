@@ -104,11 +104,26 @@ async def test_recognised_voice_is_the_request(world) -> None:
     assert "请确认" in (answer.reply or "") and "理发" in (answer.reply or "")
 
 
+async def test_an_unsure_category_is_asked_by_number_and_a_voice_without_words_asks_too(world) -> None:
+    # Issue 11: no buttons on WeChat, so the likeliest kinds are numbered first and a number picks one.
+    await world.resident.event("o-ask", "subscribe")
+    await world.resident.text("o-ask", "蓬莱")
+    answer = await world.resident.text("o-ask", "想请人讲讲垃圾分类")
+    assert "您要的是哪类帮助？" in (answer.reply or "")
+    assert "回复 1 环境整治 · 2 理论宣讲 · 3 其他… · 4 确认 · 5 取消" in (answer.reply or "")
+    answer = await world.resident.text("o-ask", "2")
+    assert "类别：理论宣讲" in (answer.reply or "") and "回复 1 确认 · 2 取消" in (answer.reply or "")
+    await world.resident.event("o-says", "subscribe")  # no draft open (one open takes the voice as an attachment)
+    await world.resident.text("o-says", "蓬莱")
+    answer = await world.resident.post(world.resident.fields("o-says", "voice", MediaId="MEDIA-V2", Format="amr"))
+    assert "我还听不懂语音" in (answer.reply or "") and "内容：语音需求" in (answer.reply or "")
+
+
 @pytest.mark.both_backends
 async def test_buttons_become_numbered_choices_and_a_number_presses_one(world) -> None:
     await world.resident.event("o-num", "subscribe")
     await world.resident.text("o-num", "蓬莱")
-    answer = await world.resident.text("o-num", "想请人讲讲垃圾分类")
+    answer = await world.resident.text("o-num", "村里垃圾堆了好几天没人管")  # a sure guess: 确认/取消
     assert "回复 1 确认 · 2 取消" in (answer.reply or "")
     answer = await world.resident.text("o-num", "２")  # full-width, as phones often type it
     assert "已取消" in (answer.reply or "")
