@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import TYPE_CHECKING, Protocol
 
 from bot.settings import Settings
@@ -61,7 +62,7 @@ async def build_runtime(settings: Settings, clock: Clock | None = None) -> Runti
     clock = clock or SystemClock()
     engine = Engine(
         sessions=sessions, clock=clock, dispatcher=build_dispatcher(), tz=settings.tz,
-        public_url=settings.public_base_url,
+        public_url=settings.public_base_url, daily_cap=Decimal(str(settings.daily_hours_cap)),
     )
     return Runtime(settings=settings, db=db, sessions=sessions, clock=clock, engine=engine, redis=redis)
 

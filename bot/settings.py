@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -56,6 +56,18 @@ class Settings(BaseSettings):
     wecom_token: str | None = None
     wecom_aes_key: str | None = None
     wecom_api_url: str = "https://qyapi.weixin.qq.com"
+    # WeCom customer groups (客户群, issue 17): each group takes a limited number of group messages —
+    # "month" (as many a month as it has days, WeCom's default), "day" (one a day) or "week" (seven a
+    # week); an unconfirmed task is reminded once after `remind` minutes and given up at `deadline`
+    # minutes, when its members are told the other ways.
+    wecom_group_quota: Literal["month", "day", "week"] = "month"
+    wecom_group_remind_minutes: int = Field(default=120, ge=1)
+    wecom_group_deadline_minutes: int = Field(default=360, ge=2)
+    # Hours one volunteer may claim for one day, tasks and activities together; more needs a
+    # captain's or admin's explicit word (audited).
+    daily_hours_cap: float = Field(default=12.0, gt=0, le=24)
+    # Days the sent-log, handled inbox rows and delivered outbox rows are kept before pruning.
+    retention_days: int = Field(default=90, ge=1)
 
     @field_validator("timezone")
     @classmethod

@@ -8,9 +8,12 @@ from __future__ import annotations
 from handlers.activities import activities, attendance, broadcast, changes, moral_day, projects
 from handlers.core.router import Dispatcher
 from handlers.datamap import dashboard_link, exports, stats
-from handlers.people import contact, groups, help, me, registration, welcome
+from handlers.people import contact, groups, help, invite, me, registration, welcome
+from handlers.people import invite_rotation, join_requests
+from handlers.people import customer_groups
 from handlers.programmes import pairing, points, wishes
 from handlers.tasks import dispatch, intake, lifecycle
+from handlers.tasks import overtime
 
 
 def build_dispatcher() -> Dispatcher:
@@ -19,7 +22,10 @@ def build_dispatcher() -> Dispatcher:
         help.router,
         welcome.router,
         registration.router,
+        join_requests.router,
+        invite_rotation.router,
         lifecycle.router,
+        overtime.router,
         me.router,
         dispatch.router,
         stats.router,
@@ -33,7 +39,9 @@ def build_dispatcher() -> Dispatcher:
         attendance.router,
         broadcast.router,
         projects.router,
+        customer_groups.router,
         groups.router,
+        invite.router,
         contact.router,
         moral_day.router,
         intake.router,

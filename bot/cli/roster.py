@@ -1,4 +1,4 @@
-"""`xinfeng import`, `xinfeng grant PHONE ROLE SCOPE` and `xinfeng demo`: the network by hand (PRODUCT.md §9).
+"""`xinfeng import`, `xinfeng grant PHONE ROLE SCOPE` and `xinfeng demo`: the network by hand (docs/import.md).
 
 `xinfeng import` takes directories or workbooks (sheets found by name or header) and files
 named by kind (`--volunteers 志愿者名单.xlsx`). On a terminal it draws a progress bar per stage
@@ -73,7 +73,7 @@ class TerminalProgress:
 
 def add_commands(sub: Any) -> None:
     """Register `import`, `grant` and `demo` on the main parser."""
-    imp = sub.add_parser("import", help="import a network from CSV/XLSX sheets (PRODUCT.md §9, docs/import.md)")
+    imp = sub.add_parser("import", help="import a network from CSV/XLSX sheets (docs/import.md)")
     imp.add_argument("paths", nargs="*", type=Path, metavar="PATH",
                      help="directories or workbooks; each sheet is taken for the roster its name or header says")
     for kind in FILES:

@@ -1,6 +1,6 @@
 """`xinfeng tasks stuck`: every task that waits longer than its window, who has it and why.
 
-PRODUCT.md §3: nothing waits silently. The same list shows in `xinfeng jobs list`; this one
+docs/tasks.md: nothing waits silently. The same list shows in `xinfeng jobs list`; this one
 prints only the tasks, oldest first, and exits 1 when there are any (for a cron check).
 """
 

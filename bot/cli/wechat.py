@@ -29,6 +29,9 @@ def add_commands(sub: Any) -> None:
     group = wecom_sub.add_parser("group", help="create and bind a team's WeCom group chat: xinfeng wecom group TEAM_CODE")
     group.add_argument("team_code")
     group.set_defaults(run=_group)
+    from bot.cli import customer_groups  # `wecom customer-groups`, `wecom bind-customer-group` (issue 17)
+
+    customer_groups.add_commands(wecom_sub)
 
 
 async def _menu(settings: Settings, args: argparse.Namespace) -> int:

@@ -41,7 +41,7 @@ from handlers.activities.texts import (
 )
 from handlers.core.act import Refused
 from handlers.core.context import Context
-from handlers.core.leadership import ask_which_team, chosen_team, teams_to_act_for
+from handlers.core.leadership import chosen_team, refuse_non_leader, the_team_to_act_for
 from handlers.core.messages import Button
 from handlers.core.rights import leads_anywhere, led_teams, may_lead, member_team_ids
 from handlers.core.router import NOT_MINE, Router
@@ -87,24 +87,19 @@ async def _start_draft(ctx: Context, args: str) -> object:
     if not await leads_anywhere(ctx.act):
         if run_on(ctx, "活动"):
             return NOT_MINE  # "活动室的暖气不热了": a villager's request, for the intake
-        ctx.refuse("只有队长或管理员可以发布活动。想参加活动，请发：报名 #活动号", "activity_create")
+        await refuse_non_leader(ctx, "只有队长或管理员可以发布活动。想参加活动，请发：报名 #活动号", "activity_create")
         return None
     parsed = parse_activity(args, ctx.now.astimezone(ctx.tz))
     problem = draft_problem(parsed)
     if problem is not None:
         ctx.reply(problem)
         return None
-    teams = await teams_to_act_for(ctx, parsed.team, "activity_create")
-    if teams is None:
-        return None
-    if not teams:
-        ctx.reply("您管辖的单位没有直属队伍。请写明是哪个队伍的活动：" + EXAMPLE + " 队伍:队伍名")
-        return None
     draft = draft_of(parsed)
-    if len(teams) > 1:
-        await ask_which_team(ctx, teams, "activity_team", {"draft": draft}, "这个活动是哪个队伍的？")
-        return None
-    await _confirm_draft(ctx, teams[0], draft)
+    team = await the_team_to_act_for(ctx, parsed.team, "activity_create", awaiting="activity_team",
+                                     payload={"draft": draft}, prompt="这个活动是哪个队伍的？",
+                                     unnamed="您管辖的单位没有直属队伍。请写明是哪个队伍的活动：" + EXAMPLE + " 队伍:队伍名")
+    if team is not None:
+        await _confirm_draft(ctx, team, draft)
     return None
 
 

@@ -16,7 +16,7 @@ from handlers.activities.actions.broadcast import opt_in_to_dms, opt_out_of_dms
 from handlers.activities.texts import run_on
 from handlers.core.act import Refused
 from handlers.core.context import Context
-from handlers.core.leadership import ask_which_team, chosen_team, teams_to_act_for
+from handlers.core.leadership import chosen_team, refuse_non_leader, the_team_to_act_for
 from handlers.core.rights import leads_anywhere
 from handlers.core.router import NOT_MINE, Router
 from handlers.core.texts import as_typed, usage
@@ -42,22 +42,17 @@ async def broadcast(ctx: Context, args: str) -> object:
     if not await leads_anywhere(ctx.act):
         if run_on(ctx, "广播"):
             return NOT_MINE  # "广播喇叭坏了": a villager's request, for the intake
-        ctx.refuse("只有本队队长可以广播。", "broadcast")
+        await refuse_non_leader(ctx, "只有本队队长可以广播。", "broadcast")
         return None
     if len(content) > MAX_CHARS:
         ctx.reply(f"广播内容太长了（{len(content)} 字），请控制在 {MAX_CHARS} 字以内。")
         return None
     content = as_typed(ctx.message.text, content)
-    teams = await teams_to_act_for(ctx, (tag.group(1) if tag else None), "broadcast")
-    if teams is None:
-        return None
-    if not teams:
-        ctx.reply("您管辖的单位没有直属队伍。请写明队伍：广播 队伍:队伍名 内容")
-        return None
-    if len(teams) > 1:
-        await ask_which_team(ctx, teams, "broadcast_team", {"content": content}, "发到哪个队伍？")
-        return None
-    await _send(ctx, teams[0], content)
+    team = await the_team_to_act_for(ctx, (tag.group(1) if tag else None), "broadcast", awaiting="broadcast_team",
+                                     payload={"content": content}, prompt="发到哪个队伍？",
+                                     unnamed="您管辖的单位没有直属队伍。请写明队伍：广播 队伍:队伍名 内容")
+    if team is not None:
+        await _send(ctx, team, content)
     return None
 
 

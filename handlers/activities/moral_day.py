@@ -3,9 +3,9 @@
 `道德日` shows the rule that applies to me; an admin sets it for their subtree with
 `道德日 每月5日 8点` (or `道德日 <地区> 每月第一个周六 9点` for a unit inside it), switches it
 off with `道德日 关闭`, and lets a unit follow the one above again with `道德日 跟随上级`.
-A rule set at a unit covers everything under it unless a lower unit sets its own (PRODUCT.md
-§2, §6). The change is the `set_moral_day` action, which audits it and every refusal. The
-scheduler sends the day's message, written by `moral_day_text` here.
+A rule set at a unit covers everything under it unless a lower unit sets its own (docs/roles.md).
+The change is the `set_moral_day` action, which audits it and every refusal. The scheduler
+sends the day's message, written by `moral_day_text` here.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from handlers.core.notify import Notifier
@@ -21,6 +22,7 @@ from storage import audit
 from storage.db import Session
 from storage.models import OutboxMessage, Person, RoleGrant
 from storage.people.identities import roles_of
+from storage.tasks.hours import DEFAULT_DAILY_CAP
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -63,6 +65,9 @@ class Act:
     sent: list[OutboxMessage] = field(default_factory=list)
     # The actor's role grants, read once per transaction (a handler passes the ones it loaded).
     roles: list[RoleGrant] | None = None
+    # The operator's daily hours cap (`XINFENG_DAILY_HOURS_CAP`), carried here rather than kept in a
+    # module global, so two engines (or two tests) with different settings never see each other's.
+    daily_cap: Decimal = DEFAULT_DAILY_CAP
 
     @property
     def actor_id(self) -> int | None:
@@ -90,7 +95,7 @@ class Act:
 
     def refuse(self, action: str, reason: str, target_type: str | None = None, target_id: int | None = None,
                **detail: Any) -> Refused:
-        """Audit a refusal with its reason and target (PRODUCT.md §2), and return it for the reply."""
+        """Audit a refusal with its reason and target (docs/roles.md), and return it for the reply."""
         self.audit(action, target_type, target_id, outcome="refused", reason=reason, **detail)
         return Refused(reason)
 

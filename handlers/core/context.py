@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
+from decimal import Decimal
 from typing import Any
 
 from handlers.core.act import Act
@@ -19,6 +20,7 @@ from storage.messaging.outbox import enqueue_reply
 from storage.messaging.state import SqlStateStore, state_key
 from storage.models import OrgUnit, OutboxMessage, Person, RoleGrant
 from storage.people.network import get_unit
+from storage.tasks.hours import DEFAULT_DAILY_CAP
 
 
 @dataclass
@@ -35,6 +37,7 @@ class Context:
     sent: list[OutboxMessage] = field(default_factory=list)
     # Where the bot's web pages are reached (the dashboard's login links), e.g. https://xinfeng.example.org.
     public_url: str = ""
+    daily_cap: Decimal = DEFAULT_DAILY_CAP
     _act: Act | None = field(default=None, init=False, repr=False)
 
     @property
@@ -72,7 +75,7 @@ class Context:
         """This message's transaction as a domain action's handle, with this person acting."""
         if self._act is None:
             self._act = Act(session=self.session, now=self.now, tz=self.tz, actor=self.person, sent=self.sent,
-                            roles=self.roles)
+                            roles=self.roles, daily_cap=self.daily_cap)
         return self._act
 
     @property

@@ -1,4 +1,4 @@
-"""Who may do what, where (PRODUCT.md §2), asked of the acting person: every role is scoped.
+"""Who may do what, where (docs/roles.md), asked of the acting person: every role is scoped.
 
 A captain leads their team; an admin their unit's subtree; a first secretary their station.
 Domain actions, command handlers and jobs ask the same questions of an `Act` (a handler's

@@ -79,7 +79,7 @@ def _masked_spans(folded: str) -> list[tuple[int, int, str]]:
 def mask_private(text: str, phone: str | None = None) -> str:
     """The text with phones (any format) and house numbers masked, for people who may not see them yet.
 
-    PRODUCT.md §3, privacy on offer cards: before a volunteer accepts, "3号楼2单元501" reads
+    docs/tasks.md, privacy on offer cards: before a volunteer accepts, "3号楼2单元501" reads
     "*号楼*单元*" and "139-0000-0901" reads "139****0901"; the task's own contact number is
     masked wherever it appears, however it was written.
     """

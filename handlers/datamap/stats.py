@@ -31,11 +31,14 @@ from storage.datamap.own_numbers import (
 )
 from storage.messaging.attachments import attach
 from storage.models import LEVEL_ZH
-from storage.people.network import teams_by_ids
+from storage.people.network import teams_by_ids, teams_named, units_named
 
 log = logging.getLogger(__name__)
 
 router = Router("stats")
+
+# A region or team name is at most this long (the org units' and teams' name column).
+MAX_NAME = 200
 
 WISH_ZH = {"submitted": "待发布", "published": "待认领", "claimed": "已认领", "fulfilled": "待确认", "confirmed": "已实现"}
 
@@ -137,7 +140,25 @@ async def stats(ctx: Context, args: str) -> None:
     lines.append(f"我：点单 {ordered} 次，志愿时长 {hours_text(hours)} 小时")
     if args:
         lines.append("（地区的数据只有该地区的站长、所长和中心管理员可以查看。）")
+        await _audit_region_refusal(ctx, args)
     ctx.reply("\n".join(lines))
+
+
+async def _audit_region_refusal(ctx: Context, args: str) -> None:
+    """Record a non-admin's 统计 of a region or a team they do not lead, with what they named as its target."""
+    region, _ = split_metric(args)
+    name = region.strip()[:MAX_NAME] or args.strip()[:MAX_NAME]
+    reason = "地区的数据只有该地区的站长、所长和中心管理员可以查看。"
+    units = await units_named(ctx.session, name) if name else []
+    if units:
+        ctx.audit("stats", "org_unit", units[0].id, outcome="refused", reason=reason, region=name)
+        return
+    led = await captained_team_ids(ctx.act)
+    teams = [t for t in await teams_named(ctx.session, name) if t.id not in led] if name else []
+    if teams:
+        ctx.audit("stats", "team", teams[0].id, outcome="refused", reason="只能查看自己带的队伍的数据。", region=name)
+    elif name and not any(t.name == name or t.code == name for t in await teams_by_ids(ctx.session, sorted(led))):
+        ctx.audit("stats", None, None, outcome="refused", reason=reason, region=name)
 
 
 __all__ = ["duration_text", "figures_text", "router"]

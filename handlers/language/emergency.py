@@ -1,6 +1,6 @@
 """Emergencies (紧急情况): words for falls, fire, bleeding, unconsciousness, breathing, gas, flooding…
 
-PRODUCT.md §3: an emergency is answered first with the safety line (120 / 119 / 110), then
+docs/tasks.md: an emergency is answered first with the safety line (120 / 119 / 110), then
 offered at once. Precision matters as much as recall — "去年摔过一跤 想找人看看腿" is a
 request for a check-up, not an ambulance — so a word counts only inside a clause that does
 not put it in the past ("摔过", "去年", "前阵子"), in a fear or a plan ("怕", "防", "讲讲"),

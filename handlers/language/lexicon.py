@@ -1,6 +1,6 @@
 """The request-category lexicon (服务类别词表) used to classify a villager's free-text order.
 
-Each category (PRODUCT.md §9) has keywords with a weight: 4 = names the category on its own
+Each category (docs/import.md) has keywords with a weight: 4 = names the category on its own
 (义诊, 宅基地), 3 = strong evidence (血压, 剪枝), 2 = typical (老人, 学费), 1 = weak or
 shared between categories (辅导, 帮忙). Keywords of two or more characters match anywhere in the
 text; single-character keywords (虫, 苗, 修, 捐) match only as a whole jieba word, so that "苗"
@@ -24,7 +24,7 @@ __all__ = [
 
 OTHER = "其他"
 
-# The fixed category names, in the order PRODUCT.md §9 lists them.
+# The fixed category names, in the order docs/import.md lists them.
 CATEGORIES: tuple[str, ...] = (
     "理论宣讲", "农业技术", "卫生健康", "法律服务", "文化文艺", "助老助残",
     "助学支教", "心理辅导", "环境整治", "生活帮扶", "移风易俗", OTHER,

@@ -1,6 +1,6 @@
 """Intake NLU (点单解析): turn a villager's free-text message into a draft order, or say what else it is.
 
-PRODUCT.md §3: a resident's message ("我家草莓苗得了炭疽病，明天上午能来杨家村看看吗") becomes a
+docs/tasks.md: a resident's message ("我家草莓苗得了炭疽病，明天上午能来杨家村看看吗") becomes a
 draft — category (ranked, with how sure we are), wanted time (and whether it is already over),
 phone, place, house address, urgency, people needed — which the bot echoes for confirmation.
 Not every message is a request: `kind` tells small talk, a volunteer's task update and a
@@ -39,7 +39,7 @@ __all__ = ["MAX_TEXT", "ParsedRequest", "classify", "parse_request", "score_cate
 
 log = logging.getLogger(__name__)
 
-MAX_TEXT = 1000  # PRODUCT.md §2: a request is at most 1,000 characters; longer input is read that far
+MAX_TEXT = 1000  # docs/roles.md: a request is at most 1,000 characters; longer input is read that far
 # A "wanted time" longer than this is a season or a year ("冬天", "今年"), not an appointment.
 _MAX_SPAN = timedelta(days=31)
 _HOURS = re.compile(r"[0-9.一二两俩三四五六七八九十半个]+\s*(?:个)?(?:小时|钟头)")

@@ -1,6 +1,6 @@
 """分享手机号: a chat account proves its phone number and is linked to the roster person with it.
 
-Rosters are imported from spreadsheets keyed by phone (PRODUCT.md §9). A platform that can
+Rosters are imported from spreadsheets keyed by phone (docs/import.md). A platform that can
 prove a number (Telegram's shared contact, when the contact is the sender's own) sets
 `InboundMessage.verified_phone`; only then is the account linked. A contact someone forwards
 of another person, or a number typed as text, proves nothing and links nothing. The linking

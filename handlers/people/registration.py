@@ -15,12 +15,26 @@ from handlers.core.places import find_villages, suggest_villages
 from handlers.core.router import Router
 from handlers.core.texts import usage
 from handlers.people.actions.accounts import Account
+from handlers.people.actions.claims import ClaimPending
 from handlers.people.actions.accounts import join_team as join_by_invite
 from handlers.people.actions.accounts import register as register_home
 from handlers.people.help import help_text
 from handlers.tasks.intake import start_draft
 
 router = Router("registration")
+
+# A roster name is at most this long (the people table's column).
+MAX_NAME = 100
+
+
+def claim_pending_text(claim: ClaimPending) -> str:
+    """What someone asking to act as a roster person is told: who must confirm, and the code's way."""
+    who = "、".join(a.name for a in claim.approvers[:3])
+    asked = f"我已请 {who} 确认（对方点「同意」即可）。" if who else "这个身份要由管理员确认，请直接联系您的站长。"
+    code = (f"\n如果您在别的账号上用过新风，验证码已经发到那个账号：在这里发送「验证码 六位数字」也可以。"
+            if claim.code_sent else "")
+    return (f"已收到申请：要以花名册上「{claim.person.name}」的身份加入「{claim.team.name}」，需要先确认是本人。"
+            f"{asked}{code}\n确认之前，这个账号还不能以{claim.person.name}的身份接单、广播或查看联系方式。")
 
 
 @router.command("注册", "/register")
@@ -56,15 +70,18 @@ async def register(ctx: Context, args: str) -> None:
 
 
 async def join_team(ctx: Context, args: str) -> None:
-    """Join a team with its invite code; a roster name links this chat account to that row."""
+    """Join a team with its invite code; a roster name asks to act as that person, once proved."""
     code, _, name = args.strip().partition(" ")
     if not code:
         ctx.reply(usage("加入 邀请码 [您的姓名]", "加入 KJ2026 张三"))
         return
-    joined = await join_by_invite(ctx.act, invite_code=code, name=name.strip(),
-                                  account=Account(ctx.message.platform, ctx.message.user_id))
+    joined = await join_by_invite(ctx.act, invite_code=code, name=name.strip()[:MAX_NAME],
+                                  account=Account(ctx.message.platform, ctx.message.user_id),
+                                  display_name=ctx.message.user_name)
     if isinstance(joined, Refused):
         ctx.reply(joined.reason)
+    elif isinstance(joined, ClaimPending):
+        ctx.reply(claim_pending_text(joined))
     elif joined.already:
         ctx.reply(f"{joined.person.name}，您已经是「{joined.team.name}」的队员了。")
     else:

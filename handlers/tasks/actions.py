@@ -4,7 +4,7 @@ Each validates (who may, and whether the task still allows it), changes state th
 conditional storage operation, tells everyone concerned through the outbox and writes its
 audit row — in the caller's transaction, never committing. It returns an outcome from
 `handlers.tasks.outcomes`; commands turn that into their one reply, jobs count it.
-"Everyone concerned" (PRODUCT.md §3) is the resident and whoever ordered for them, the
+"Everyone concerned" (docs/tasks.md) is the resident and whoever ordered for them, the
 volunteers who hold it or were sent it, the group cards, and the admin who answers for it.
 点单 is `handlers.tasks.ordering`; dispatch and escalation are `routing` and `escalation`.
 """
@@ -32,10 +32,11 @@ from handlers.tasks.outcomes import (
     NotOpen,
     Rated,
     Released,
-    Taken,
-)
+    Taken)
+from handlers.tasks.overtime import ask_for_overtime
 from handlers.tasks.ownership import chain_of, requesters, tell_requesters
 from handlers.tasks.routing import DEFAULT_WINDOWS
+from handlers.tasks.self_dealing import household_refusal, over_daily_cap, served_it
 from handlers.tasks.texts import volunteer_label
 from storage.db import load
 from storage.models import Person, Task
@@ -74,6 +75,8 @@ async def accept(act: Act, task: Task) -> Accepted | AlreadyYours | Taken | NotO
     if _ordered_by(act, task):
         return act.refuse("accept", f"任务 {ref(task.id)} 是您自己点的单，不能自己接，请等其他志愿者接单。",
                           "task", task.id)
+    if (household := await household_refusal(act, task)) is not None:  # issue 12: not for one's own home either
+        return act.refuse("accept", household, "task", task.id, household=True)
     offered = await offered_team_ids(session=act.session, task_id=task.id)
     mine = [t for t in offered if t in await member_team_ids(act)]
     if not mine:
@@ -134,6 +137,11 @@ async def complete(act: Act, task: Task, hours: Decimal | None) -> Completed | H
     assigned = await is_assigned(session=act.session, task_id=task.id, volunteer_id=act.actor.id)
     if hours is None:
         return HoursNeeded(task) if assigned else act.refuse("complete", refusal, "task", task.id)
+    if assigned and (over := await over_daily_cap(act, task, act.actor.id, hours)) is not None:
+        # Past the day's cap: the volunteer is told, their leaders may approve it (核准时长, audited).
+        await ask_for_overtime(act, task, act.actor, hours, over)
+        return act.refuse("complete", over.text(task), "task", task.id, hours=str(hours),
+                          claimed_that_day=str(over.claimed), cap=str(over.cap))
     if not await complete_task(session=act.session, task_id=task.id, volunteer_id=act.actor.id, hours=hours,
                                now=act.now):
         return NotOpen(task) if assigned else act.refuse("complete", refusal, "task", task.id)
@@ -156,6 +164,8 @@ async def rate(act: Act, task: Task, rating: int, comment: str | None) -> Rated 
     """
     if not _ordered_by(act, task):
         return act.refuse("rate", f"只有点单的居民可以评价任务 {ref(task.id)}。", "task", task.id)
+    if await served_it(act, task):  # issue 12: nobody rates their own service
+        return act.refuse("rate", f"您是任务 {ref(task.id)} 的服务志愿者，不能给自己评价。", "task", task.id)
     if not await close_task(session=act.session, task_id=task.id, now=act.now, resident_id=task.resident_id,
                             rating=rating, comment=comment):
         return NotOpen(task)

@@ -1,6 +1,6 @@
 """Emergencies at intake: the safety line first, the task at once, and a correction or a cancel after.
 
-PRODUCT.md §3: a fall, a fire, bleeding, gas… is answered before any question with the number
+docs/tasks.md: a fall, a fire, bleeding, gas… is answered before any question with the number
 to call (120 / 119 / 110, by kind) and the station's duty phone when the roster has one.
 There is no draft to confirm — confirming after, not before: the task is created, urgent,
 offered to the nearest teams, and every admin from the station up is told at once. For the

@@ -1,6 +1,6 @@
 """Escalation as domain actions: a task nobody took within its window climbs to the next level that has someone.
 
-PRODUCT.md §3: a task not accepted within its level's window (2 h at the station, 4 h at the
+docs/tasks.md: a task not accepted within its level's window (2 h at the station, 4 h at the
 institute, 30 min each when urgent, 10 min when an emergency) moves one level up: it is
 offered to that level's teams too, that level's admins are told, and the villager hears that
 it is not forgotten and who has it now. A level with neither teams nor admins is skipped. A

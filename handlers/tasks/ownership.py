@@ -1,4 +1,4 @@
-"""Who has a task now, and who hears about it (PRODUCT.md §3, ownership).
+"""Who has a task now, and who hears about it (docs/tasks.md, ownership).
 
 Every open task has an owner who has been told: the teams it is offered to, or the nearest
 admin up the tree who exists (levels without admins are skipped, up to the center). These

@@ -1,6 +1,6 @@
 """派单 as a domain action: where a new task goes first, and an admin's dispatch by hand.
 
-Routing (PRODUCT.md §3) starts at the resident's station and searches the station, then the
+Routing (docs/tasks.md) starts at the resident's station and searches the station, then the
 institute, then the center for teams whose categories match; nearest level first, then the
 team with the fewest open tasks. A request nobody serves (or 其他) goes first to the
 villager's own station — its admin, else its team — and only then to the nearest admin up

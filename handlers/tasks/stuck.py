@@ -1,6 +1,6 @@
 """Tasks waiting longer than their window, and why (`xinfeng tasks stuck`, `xinfeng jobs list`).
 
-PRODUCT.md §3: nothing waits silently. A task is listed when nobody has taken it and its
+docs/tasks.md: nothing waits silently. A task is listed when nobody has taken it and its
 window has run out without it moving (the scheduler is not running), when it has reached the
 top and is still unaccepted, when nobody at all could be told about it, or when it never had
 a window (a task from before ownership was kept).

@@ -1,4 +1,4 @@
-"""The task routines (PRODUCT.md §3): escalating unanswered offers, and confirming completed tasks after 72 h.
+"""The task routines (docs/tasks.md): escalating unanswered offers, and confirming completed tasks after 72 h.
 
 `handlers.tasks` moves the state (and notifies everyone concerned); the scheduler only runs it
 each tick under the leader's fence, and lists from the database when each will happen next —

@@ -66,7 +66,7 @@ class PhoneRule:
 
     `everything`: the operator at the command line. `home_scopes`: org-unit paths; a person
     whose home unit lies inside one is shown. `task_contacts`: a task's contact phone (admins
-    over the task may see it, PRODUCT.md §2). A volunteer who allows sharing is always shown.
+    over the task may see it, docs/roles.md). A volunteer who allows sharing is always shown.
     """
 
     everything: bool = False

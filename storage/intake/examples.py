@@ -16,7 +16,7 @@ from storage.models.intake import IntakeExample
 __all__ = ["MAX_TEXT", "SOURCES", "example_count", "newest_example_id", "record_example", "training_examples"]
 
 SOURCES = ("confirmed", "chosen", "corrected", "imported")
-MAX_TEXT = 1000  # PRODUCT.md §2: a request is at most 1,000 characters
+MAX_TEXT = 1000  # docs/roles.md: a request is at most 1,000 characters
 
 
 async def record_example(

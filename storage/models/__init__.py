@@ -9,6 +9,13 @@ from __future__ import annotations
 from storage.models.activities import Activity, ActivitySignup, HoursCorrection, Project  # noqa: F401
 from storage.models.audit import AuditEntry  # noqa: F401
 from storage.models.base import Base, BigId, UTCDateTime  # noqa: F401
+from storage.models.customer_groups import (  # noqa: F401
+    CUSTOMER_PLATFORM,
+    CustomerGroup,
+    GroupMessageTarget,
+    GroupMessageTask,
+    GroupQuotaUse,
+)
 from storage.models.dashboard import DashboardLink, DashboardSession  # noqa: F401
 from storage.models.datamap import (  # noqa: F401
     Blob,
@@ -18,8 +25,10 @@ from storage.models.datamap import (  # noqa: F401
     StatUnitClosure,
 )
 from storage.models.intake import IntakeExample, IntakeModel  # noqa: F401
+from storage.models.menus import ChatMenu  # noqa: F401
 from storage.models.messaging import (  # noqa: F401
     ConversationState,
+    DeliveryWorker,
     InboxMessage,
     OutboxMessage,
     UnreachableChat,
@@ -52,6 +61,7 @@ from storage.models.scheduling import (  # noqa: F401
     ScheduleSend,
 )
 from storage.models.tasks import HoursEntry, Task, TaskAssignment, TaskOffer, TaskStatus  # noqa: F401
+from storage.models.trust import CheckinAttempt, LinkRequest  # noqa: F401
 from storage.models.wechat import ContactWindow, NumberedChoices  # noqa: F401
 from storage.models.wishes import Wish, WishStatus  # noqa: F401
 

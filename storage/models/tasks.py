@@ -24,7 +24,7 @@ from storage.models.base import Base, UTCDateTime
 
 
 class TaskStatus(str, enum.Enum):
-    """States of the 点单→派单→接单→完成→评单 lifecycle (PRODUCT.md §3)."""
+    """States of the 点单→派单→接单→完成→评单 lifecycle (docs/tasks.md)."""
 
     submitted = "submitted"
     dispatched = "dispatched"
@@ -68,7 +68,7 @@ class Task(Base):
     comment: Mapped[str | None] = mapped_column(Text)
     # An emergency's kinds ("medical,fire"), most pressing first; NULL for an ordinary request.
     emergency: Mapped[str | None] = mapped_column(String(32))
-    # Who holds the task while no team is offered it: the nearest admin up the tree (PRODUCT.md §3,
+    # Who holds the task while no team is offered it: the nearest admin up the tree (docs/tasks.md,
     # ownership), and the unit whose level it waits at (the admin's, or the offered teams').
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     owner_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_units.id"))

@@ -15,8 +15,8 @@ from storage.models import (
     Task,
     TaskStatus,
     Team,
-    TeamMember,
-)
+    TeamMember)
+from storage.models.bounds import bounded_text
 from storage.sql import path_ids
 
 
@@ -72,7 +72,7 @@ async def teams_for_category(
 ) -> Sequence[tuple[Team, int]]:
     """Teams attached to exactly this unit that serve `category` (every team for ""), with their open-task counts.
 
-    Fewest open tasks first, so routing spreads the load (PRODUCT.md §3).
+    Fewest open tasks first, so routing spreads the load (docs/tasks.md).
     """
     open_count = _open_count()
     stmt = select(Team, open_count.label("open")).where(Team.org_unit_id == unit_id)
@@ -185,8 +185,13 @@ async def units_at_levels(session: AsyncSession, levels: Sequence[str]) -> list[
 
 
 async def team_by_invite(session: AsyncSession, code: str) -> Team | None:
-    """The team whose invite code this is (case does not matter: people type it by hand)."""
-    stmt = select(Team).where(func.upper(Team.invite_code) == code.upper())
+    """The team whose invite code this is (case does not matter: people type it by hand).
+
+    Compared through `upper`, the typed code does not pass the column's own guard, so it is
+    cleaned and cut here (a NUL in it made PostgreSQL fail the whole message; issue 12).
+    """
+    typed = bounded_text(code, 33).upper()  # one past the column's 32: still no stored code
+    stmt = select(Team).where(func.upper(Team.invite_code) == typed)
     return (await session.execute(stmt)).scalar_one_or_none()
 
 

@@ -1,6 +1,6 @@
 """Checking roster sheets row by row (名单校验), before anything is written.
 
-One `check_*` function per file of PRODUCT.md §9. Each reads a `Sheet`, refers to what the
+One `check_*` function per file of docs/import.md. Each reads a `Sheet`, refers to what the
 database and the earlier files define (`Known`), returns the good records and every error —
 all of a row's problems on one line, "志愿者.csv 第12行：…；…", in line order — and registers the
 file's own codes, names or phones in `Known` for the files after it. Here: the shared row

@@ -1,6 +1,6 @@
 """Roster files (名单文件): turning cells into typed values, with a Chinese reason when one cannot be read.
 
-`xinfeng import` (PRODUCT.md §9) reads the sheets counties keep (`storage.roster.sheets`); the
+`xinfeng import` (docs/import.md) reads the sheets counties keep (`storage.roster.sheets`); the
 parsers here read one cell each (a phone, a level, a role, codes, categories…). The records
 they make and `Known` — what rows may refer to — are in `storage.roster.records`.
 """
@@ -22,7 +22,7 @@ from storage.roster.reading import Row
 
 __all__ = ["FILES", "OPTIONAL_COLUMNS", "OPTIONAL_FILES", "REQUIRED_COLUMNS", "Row"]
 
-# Request categories (PRODUCT.md §9). A team's categories must come from here: a misspelt one
+# Request categories (docs/import.md). A team's categories must come from here: a misspelt one
 # would silently never receive a task.
 CATEGORIES = (
     "理论宣讲", "农业技术", "卫生健康", "法律服务", "文化文艺", "助老助残",

@@ -1,4 +1,4 @@
-"""Importing a network (导入名单): `xinfeng import` (PRODUCT.md §9).
+"""Importing a network (导入名单): `xinfeng import` (docs/import.md).
 
 Centers keep their rosters in spreadsheets. `import_roster` finds the sheets (a directory, a
 workbook, files named by flag: `storage.roster.sheets`), checks every row of every sheet first

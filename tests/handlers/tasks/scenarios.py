@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 
 from handlers.tasks.confirmations import auto_confirm_due
 from handlers.tasks.dispatch import escalate_due
+from tests.handlers.tasks.voices import send_media
 
 ELDER_CARE = "奶奶八十多了，想请人来帮忙理个发"
 
@@ -92,7 +93,27 @@ async def _auto_confirm(chat) -> None:
     assert await _run(chat, auto_confirm_due) == 1
 
 
+async def _recategorise(chat) -> None:
+    await _order(chat)
+    out = await chat.send("中心管理员", "改类别 #1 卫生健康")
+    assert "类别从「助老助残」改为「卫生健康」" in chat.last_to("中心管理员", out)
+
+
+async def _call_back(chat) -> None:
+    out = await send_media(chat, "王大娘")  # a voice message with no words
+    assert "请给她/他回个电话" in chat.last_to("蓬莱站长", out)
+
+
+async def _hours_over_cap(chat) -> None:
+    await _accept(chat)
+    out = await chat.send("赵志愿", "完成 #1 14小时")
+    assert "一天最多记 12 小时" in chat.last_to("赵志愿", out)
+    out = await chat.send("蓬莱站长", "核准时长 #1 赵志愿 14小时")
+    assert "已核准" in chat.last_to("蓬莱站长", out)
+
+
 SCENARIOS: dict[str, Callable[..., Awaitable[None]]] = {
+    "hours_over_cap": _hours_over_cap,
     "order": _order,
     "dispatch": _dispatch,
     "accept": _accept,
@@ -104,4 +125,6 @@ SCENARIOS: dict[str, Callable[..., Awaitable[None]]] = {
     "escalate": _escalate,
     "escalate_report": _escalate_report,
     "auto_confirm": _auto_confirm,
+    "recategorise": _recategorise,
+    "call_back": _call_back,
 }

@@ -1,4 +1,4 @@
-"""Escalation (PRODUCT.md §3): station → institute → center on the clock, each level told once."""
+"""Escalation (docs/tasks.md): station → institute → center on the clock, each level told once."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Importing a network (PRODUCT.md §9): the demo county, idempotence, every error kind, paths, XLSX, grants."""
+"""Importing a network (docs/import.md): the demo county, idempotence, every error kind, paths, XLSX, grants."""
 
 from __future__ import annotations
 
