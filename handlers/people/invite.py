@@ -65,14 +65,19 @@ async def pick_team(ctx: Context, text: str, state: dict[str, Any]) -> bool:
     return True
 
 
-def show_invite(ctx: Context, team: Team) -> None:
-    """Reply with the team's invite code and how to use it; ask the channel for its QR code where it draws one."""
-    code = team.invite_code
+def show_invite(ctx: Context, team: Team, code: str | None = None, heading: str | None = None) -> None:
+    """Reply with the team's invite code and how to use it; ask the channel for its QR code where it draws one.
+
+    `code` and `heading` serve 换邀请码, which shows the new code (and its new link and QR code:
+    the old ones stopped working with the old code).
+    """
+    code = code or team.invite_code
     payload = f"join_{code}"
     with_qr = ctx.message.platform in QR_PLATFORMS and PAYLOAD.fullmatch(payload) is not None
     # The words to scan the code are the channel's to add, once the code is really drawn: a
     # platform may refuse to make one (`bot.channels.deeplinks`).
-    row = ctx.reply(f"「{team.name}」的邀请码：{code}\n新队员给我发送下面这句话就能加入：\n加入 {code} 姓名")
+    heading = heading or f"「{team.name}」的邀请码：{code}"
+    row = ctx.reply(f"{heading}\n新队员给我发送下面这句话就能加入：\n加入 {code} 姓名")
     if with_qr:
         ask_for_qr(row, payload)
 

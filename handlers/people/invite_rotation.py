@@ -14,6 +14,7 @@ from handlers.core.leadership import chosen_team, refuse_non_leader, the_team_to
 from handlers.core.rights import leads_anywhere
 from handlers.core.router import Router
 from handlers.people.actions.invites import rotate_invite
+from handlers.people.invite import show_invite
 from storage.models import Team
 
 router = Router("invite_rotation")
@@ -26,8 +27,8 @@ async def _rotate(ctx: Context, team: Team) -> None:
     if isinstance(outcome, Refused):
         ctx.reply(outcome.reason)
         return
-    ctx.reply(f"「{team.name}」的新邀请码：{outcome.new}\n旧的 {outcome.old} 已经不能用了。"
-              f"新队员请发送：加入 {outcome.new} 姓名")
+    show_invite(ctx, team, code=outcome.new,
+                heading=f"「{team.name}」的新邀请码：{outcome.new}\n旧的 {outcome.old} 已经不能用了，之前发出的链接和二维码也一样。")
 
 
 @router.command("换邀请码", "/newinvite")

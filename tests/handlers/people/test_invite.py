@@ -120,3 +120,13 @@ async def test_a_code_no_link_can_carry_gets_the_words_alone(chat) -> None:
     rows = await as_account(chat, "陈刚", "邀请码", "telegram")
     assert "「科技服务队」的邀请码：科技队2026" in rows[-1].text and "加入 科技队2026 姓名" in rows[-1].text
     assert "二维码" not in rows[-1].text and not rows[-1].attachments
+
+
+async def test_a_new_code_comes_with_its_new_link_and_qr_code(chat) -> None:
+    """换邀请码 retires the old code's link and QR code too: the captain gets the new ones at once."""
+    rows = await as_account(chat, "陈刚", "换邀请码", "telegram")
+    reply = rows[-1]
+    new = reply.text.split("新邀请码：")[1].split()[0]
+    assert new != "KJ2026" and f"加入 {new} 姓名" in reply.text and "之前发出的链接和二维码" in reply.text
+    assert reply.attachments == [{"kind": DEEP_LINK_QR, "filename": f"join_{new}.png", "mime": "image/png",
+                                  "size": 0}]
