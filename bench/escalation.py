@@ -32,7 +32,6 @@ import json
 import os
 import sys
 import time
-import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -44,6 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from sqlalchemy import func, select, text
 
 from handlers.tasks.dispatch import BATCH
+from scratch_db import create_scratch, drop  # noqa: E402
 from storage.db import create_engine, session_factory
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -212,34 +212,11 @@ async def tick(url: str, schema: str | None) -> dict[str, object]:
             "levels": {str(k): v for k, v in levels.items()}}
 
 
-async def drop(url: str, schema: str | None, path: Path | None) -> None:
-    """Remove the bench database."""
-    if schema:
-        admin = create_engine(url)
-        async with admin.begin() as conn:
-            await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        await admin.dispose()
-    if path is not None:
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
-
-
 async def one_backend(backend: str, args: argparse.Namespace) -> None:
     """Prepare, tick in a child process, measure the baseline's scan, report, clean up."""
     import subprocess
 
-    path, schema = None, None
-    if backend == "sqlite":
-        path = Path(args.workdir) / f"escalation-{uuid.uuid4().hex[:6]}.db"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        url = f"sqlite+aiosqlite:///{path}"
-    else:
-        url = args.pg_url
-        schema = "bench_" + uuid.uuid4().hex[:10]
-        admin = create_engine(url)
-        async with admin.begin() as conn:
-            await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        await admin.dispose()
+    url, schema, path = await create_scratch(backend, workdir=args.workdir, pg_url=args.pg_url, stem="escalation")
     try:
         print(f"\n== {backend}: {args.tasks:,} open tasks ({args.due:,} due), {args.volunteers:,} volunteers, "
               f"{args.teams:,} teams ==", flush=True)

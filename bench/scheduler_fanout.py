@@ -28,7 +28,6 @@ import subprocess
 import sys
 import time
 import tracemalloc
-import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -39,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from sqlalchemy import func, select, text  # noqa: E402
 
+from scratch_db import create_scratch, drop  # noqa: E402
 from storage.db import create_engine, session_factory  # noqa: E402
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -147,32 +147,9 @@ async def _check(sessions) -> dict[str, object]:
             "preferred_account_mismatches_in_500": wrong}
 
 
-async def drop(url: str, schema: str | None, path: Path | None) -> None:
-    """Remove the bench database."""
-    if schema:
-        admin = create_engine(url)
-        async with admin.begin() as conn:
-            await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        await admin.dispose()
-    if path is not None:
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
-
-
 async def one_backend(backend: str, args: argparse.Namespace) -> None:
     """Prepare, measure the baseline, fan out in a child process, report, clean up."""
-    path, schema = None, None
-    if backend == "sqlite":
-        path = Path(args.workdir) / f"province-{uuid.uuid4().hex[:6]}.db"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        url = f"sqlite+aiosqlite:///{path}"
-    else:
-        url = args.pg_url
-        schema = "bench_" + uuid.uuid4().hex[:10]
-        admin = create_engine(url)
-        async with admin.begin() as conn:
-            await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        await admin.dispose()
+    url, schema, path = await create_scratch(backend, workdir=args.workdir, pg_url=args.pg_url, stem="province")
     try:
         print(f"\n== {backend}: {args.volunteers:,} volunteers, {args.teams:,} teams, "
               f"{args.groups:.0%} of teams with a bound group ==", flush=True)

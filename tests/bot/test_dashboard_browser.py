@@ -7,19 +7,15 @@ station. Skips only when Chromium is not installed (`.ci/run` installs it).
 
 from __future__ import annotations
 
-import asyncio
 import re
 import shutil
-import socket
 from datetime import timedelta
 
 import pytest
-import uvicorn
 from playwright.async_api import async_playwright, expect
 
-from bot.dashboard import dashboard_routes
-from bot.web import build_app
 from storage.models.activities import Activity
+from tests.bot.dashboard_server import server  # noqa: F401 — the fixture
 
 CHROMIUM = shutil.which("chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -30,27 +26,6 @@ pytestmark = [
     # One backend is enough for a browser; the API tests cover PostgreSQL.
     pytest.mark.parametrize("engine", ["sqlite"], indirect=True),
 ]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-async def server(chat):
-    port = _free_port()
-    app = build_app(dashboard_routes(chat.sessions, chat.clock))
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    task = asyncio.create_task(srv.serve())
-    while not srv.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)  # waiting for the real socket to listen
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    await asyncio.wait_for(task, timeout=10)
 
 
 async def _link(chat, name: str, base: str) -> str:

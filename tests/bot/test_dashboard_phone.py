@@ -8,19 +8,15 @@ packages `make` installs.
 
 from __future__ import annotations
 
-import asyncio
 import shutil
-import socket
 
 import pytest
-import uvicorn
 from playwright.async_api import async_playwright, expect
 
-from bot.dashboard import dashboard_routes
-from bot.web import build_app
 from storage.datamap.dashboard_links import create_link
 from storage.datamap.divisions import package_root
 from storage.models import Person, RoleGrant
+from tests.bot.dashboard_server import server  # noqa: F401 — the fixture
 
 CHROMIUM = shutil.which("chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -45,27 +41,6 @@ LAYOUT = """() => {
   }
   return {bad, scroll: document.documentElement.scrollWidth, width: innerWidth};
 }"""
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-async def server(chat):
-    port = _free_port()
-    app = build_app(dashboard_routes(chat.sessions, chat.clock))
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    task = asyncio.create_task(srv.serve())
-    while not srv.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)  # waiting for the real socket to listen
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    await asyncio.wait_for(task, timeout=10)
 
 
 async def _province_links(chat, n: int) -> list[str]:
