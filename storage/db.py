@@ -14,12 +14,17 @@ from typing import Any
 from sqlalchemy import BigInteger, event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine as SyncEngine
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 from sqlalchemy.orm import Session as SyncSession
 from sqlalchemy.pool import NullPool
 
+from storage import sqlite_driver
 from storage.models import metadata
+
+# Seconds a transaction waits for SQLite's write lock held by another process (a CLI command, a worker).
+LOCK_TIMEOUT = 30.0
 
 # The types the layers above hold and pass back in: only `storage/` runs SQL with a session.
 Session = AsyncSession
@@ -44,33 +49,42 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     through a pool of WAL readers beside it, never waiting for the writer.
     """
     if is_sqlite(url):
-        kwargs.setdefault("connect_args", {}).setdefault("timeout", 30)
         on_file = ":memory:" not in url and "mode=memory" not in url
-        if on_file and "poolclass" not in kwargs:
+        if not on_file:
+            kwargs.setdefault("connect_args", {}).setdefault("timeout", LOCK_TIMEOUT)
+            engine = _create_async_engine(url, **kwargs)
+            _sqlite_events(engine, url, read_only=False, busy_timeout_ms=int(LOCK_TIMEOUT * 1000))
+            return engine
+        if "poolclass" not in kwargs:
             kwargs.setdefault("pool_size", 1)
             kwargs.setdefault("max_overflow", 0)
             kwargs.setdefault("pool_timeout", 60)
-        engine = _create_async_engine(url, **kwargs)
-        _sqlite_events(engine, url, read_only=False)
-        if on_file:
-            # No pool: each reading session opens its own connection and closes it, so nothing is
-            # left open when the writer engine is disposed.
-            reader = _create_async_engine(url, connect_args={"timeout": 30}, poolclass=NullPool)
-            _sqlite_events(reader, url, read_only=True)
-            _READERS[engine.sync_engine] = reader.sync_engine
+        # A file: statements run on the loop's thread, locks are waited out asynchronously
+        # (storage.sqlite_driver says why), so the driver's own busy wait is off.
+        path = make_url(url).database or ""
+        engine = _create_async_engine(url, async_creator=sqlite_driver.connector(path, timeout=LOCK_TIMEOUT),
+                                      **kwargs)
+        _sqlite_events(engine, url, read_only=False, busy_timeout_ms=0)
+        # No pool: each reading session opens its own connection and closes it, so nothing is
+        # left open when the writer engine is disposed.
+        reader = _create_async_engine(url, async_creator=sqlite_driver.connector(path, timeout=LOCK_TIMEOUT),
+                                      poolclass=NullPool)
+        _sqlite_events(reader, url, read_only=True, busy_timeout_ms=0)
+        _READERS[engine.sync_engine] = reader.sync_engine
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return _create_async_engine(url, **kwargs)
 
 
-def _sqlite_events(engine: AsyncEngine, url: str, *, read_only: bool) -> None:
+def _sqlite_events(engine: AsyncEngine, url: str, *, read_only: bool, busy_timeout_ms: int) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # Let SQLAlchemy, not the driver, decide when transactions begin.
-        dbapi_conn.isolation_level = None
+        if dbapi_conn.isolation_level is not None:
+            dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         if ":memory:" not in url:
             cur.execute("PRAGMA journal_mode=WAL")
         if read_only:
