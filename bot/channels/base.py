@@ -31,7 +31,7 @@ from datetime import timedelta
 from typing import Any
 
 from bot.channels.records import ChannelRecords
-from handlers.core.engine import Engine, Handled, Sending, Unavailable, message_from_payload
+from handlers.core.engine import Engine, Handled, InlineAnswer, Sending, Unavailable, message_from_payload
 from handlers.core.messages import InboundMessage
 from storage.db import reading, transient
 from storage.messaging.inbox import claim_inbound, unprocessed
@@ -89,11 +89,13 @@ def parser_warmed() -> asyncio.Task[None]:
 class _InHand:
     """A message in this process's hands: its result, and whether it has been kept in the inbox."""
 
-    __slots__ = ("future", "kept")
+    __slots__ = ("future", "kept", "inline")
 
-    def __init__(self, future: asyncio.Future[Handled | None], kept: bool) -> None:
+    def __init__(self, future: asyncio.Future[Handled | None], kept: bool, inline: InlineAnswer | None) -> None:
         self.future = future
         self.kept = kept
+        # Replies that may go out inside the platform's answer (see `Engine.receive`).
+        self.inline = inline
 
 
 class ChannelKit:
@@ -191,7 +193,7 @@ class ChannelKit:
     # ------------------------------------------------------------------ the inbound path
 
     def receive(self, msg: InboundMessage, after: AfterHandled | None = None, *,
-                kept: bool = False) -> asyncio.Future[Handled | None]:
+                kept: bool = False, inline: InlineAnswer | None = None) -> asyncio.Future[Handled | None]:
         """Handle a message in its lane; the future resolves once it is committed.
 
         It resolves with what the handling wrote, or None for a redelivery (handled before); it
@@ -204,7 +206,7 @@ class ChannelKit:
             self.stats["redelivered"] += 1
             found.kept = found.kept or kept
             return found.future
-        return self._schedule(msg, after, kept=kept)
+        return self._schedule(msg, after, kept=kept, inline=inline)
 
     async def handle(self, msg: InboundMessage) -> list[OutboxMessage] | None:
         """Receive one message and wait until it is handled (the console); None for a redelivery."""
@@ -244,10 +246,10 @@ class ChannelKit:
             return found.future
         return self._schedule(msg, after, kept=True)
 
-    def _schedule(self, msg: InboundMessage, after: AfterHandled | None, *, kept: bool) -> asyncio.Future[
-            Handled | None]:
+    def _schedule(self, msg: InboundMessage, after: AfterHandled | None, *, kept: bool,
+                  inline: InlineAnswer | None = None) -> asyncio.Future[Handled | None]:
         result: asyncio.Future[Handled | None] = asyncio.get_running_loop().create_future()
-        in_hand = self._in_hand[msg.message_id] = _InHand(result, kept)
+        in_hand = self._in_hand[msg.message_id] = _InHand(result, kept, inline)
         key = (msg.chat_id, msg.user_id)
         before = self._lanes.get(key)
 
@@ -300,7 +302,7 @@ class ChannelKit:
             tries += 1
             try:
                 async with self._gate:
-                    handled = await self._process(msg)
+                    handled = await self._process(msg, in_hand.inline)
             except Unavailable as exc:
                 self.stats["unavailable"] += 1
                 if not in_hand.kept and tries >= TRIES:
@@ -315,14 +317,14 @@ class ChannelKit:
                     self.stats["failed"] += 1
             return handled
 
-    async def _process(self, msg: InboundMessage) -> Handled | None:
+    async def _process(self, msg: InboundMessage, inline: InlineAnswer | None = None) -> Handled | None:
         await parser_warmed()
         self._active += 1
         self.stats["max_parallel"] = max(self.stats["max_parallel"], self._active)
         try:
             courier = self.courier
             sending = None if courier is None else Sending(courier.worker_id, courier.platforms)
-            handled = await self.engine.receive(msg, sending)
+            handled = await self.engine.receive(msg, sending, inline)
         finally:
             self._active -= 1
         if handled is not None:  # a redelivery met the inbox row: nothing was handled

@@ -18,6 +18,7 @@ it can handle it (a WeChat callback out of time); `handle` is `receive` for test
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import tzinfo
 from decimal import Decimal
@@ -29,7 +30,7 @@ from handlers.language.textnorm import normalize
 from storage.clock import Clock
 from storage.db import Session, Sessions, transient
 from storage.messaging.inbox import record_handled, store_inbound
-from storage.messaging.outbox import take_direct
+from storage.messaging.outbox import deliver_written_inline, take_direct
 from storage.messaging.reach import revive_chat
 from storage.messaging.state import SqlStateStore, state_key
 from storage.models import OutboxMessage
@@ -54,6 +55,24 @@ class Handled:
     direct: list[OutboxMessage] = field(default_factory=list)
     # The handler broke: `rows` is the apology.
     failed: bool = False
+    # Marked delivered in the handling transaction as the platform's answer to the message
+    # (`InlineAnswer`): the caller answers with them, or hands them back (`undo_inline`) if too late.
+    inline: list[OutboxMessage] = field(default_factory=list)
+    # Whose answer `inline` is: a platform's retry of the same message, sharing this result, must
+    # not give the same replies a second time.
+    inline_for: InlineAnswer | None = None
+
+
+@dataclass(frozen=True)
+class InlineAnswer:
+    """Replies to the writer that may go out inside the platform's answer to the message itself
+    (a WeChat passive reply): `choose` picks them from the writer's rows, in order; they are
+    recorded as delivered in the handling transaction (one commit, not two), by the one inline path."""
+
+    address: str
+    external_id: str
+    choose: Callable[[list[OutboxMessage]], list[OutboxMessage]]
+    numbered: bool = False
 
 
 @dataclass(frozen=True)
@@ -97,7 +116,8 @@ class Engine:
         handled = await self.receive(msg)
         return [] if handled is None else handled.rows
 
-    async def receive(self, msg: InboundMessage, sending: Sending | None = None) -> Handled | None:
+    async def receive(self, msg: InboundMessage, sending: Sending | None = None,
+                      inline: InlineAnswer | None = None) -> Handled | None:
         """Handle a message in one transaction and commit; None when it was handled before.
 
         Raises `Unavailable` when the infrastructure failed (nothing was recorded).
@@ -109,14 +129,15 @@ class Engine:
                     # A message from a group the bot was kicked from: it is back in it.
                     await revive_chat(session, platform=msg.platform, chat_id=msg.chat_id)
                 await self.dispatcher.dispatch(ctx, normalize(msg.text))
+                answered = await self._inline(session, msg, ctx.sent, inline)
                 # Claimed before the replies are written: they are inserted as `sending` (no UPDATE after).
-                direct = await self._direct(session, ctx.sent, sending)
+                direct = await self._direct(session, [r for r in ctx.sent if r not in answered], sending)
                 if not await record_handled(session, platform=msg.platform, message_id=msg.message_id,
                                             payload=_payload(msg), now=self.clock.now()):
                     await session.rollback()
                     return None
                 await session.commit()
-                return Handled(ctx.sent, direct)
+                return Handled(ctx.sent, direct, inline=answered, inline_for=inline if answered else None)
         except Exception as exc:
             if transient(exc):
                 raise Unavailable(f"{msg.platform} message {msg.message_id}: {exc!r}") from exc
@@ -140,6 +161,16 @@ class Engine:
             if transient(again):
                 raise Unavailable(f"{msg.platform} message {msg.message_id}: {again!r}") from again
             raise
+
+    async def _inline(self, session: Session, msg: InboundMessage, rows: list[OutboxMessage],
+                      inline: InlineAnswer | None) -> list[OutboxMessage]:
+        if inline is None:
+            return []
+        chosen = inline.choose([r for r in rows if r.platform == msg.platform and r.address == inline.address])
+        if not chosen:
+            return []
+        return await deliver_written_inline(session, chosen, external_id=inline.external_id, now=self.clock.now(),
+                                            numbered=inline.numbered)
 
     async def _direct(self, session: Session, rows: list[OutboxMessage], sending: Sending | None) -> list[OutboxMessage]:
         if sending is None or not sending.platforms:

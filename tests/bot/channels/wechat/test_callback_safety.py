@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.channels.wechat.callbacks import MAX_BODY_BYTES
+from bot.channels.wechat.replies import PASSIVE
 from handlers.app import build_dispatcher
 from handlers.core.engine import Engine
 from storage.models import InboxMessage, OutboxMessage, Person
@@ -199,27 +200,35 @@ async def test_slow_handler_answers_in_time_and_replies_by_customer_service(make
     assert len(texts) == 1 and "我能帮您" in texts[0]
 
 
-async def test_a_passive_reply_claimed_too_late_goes_out_by_customer_service(make_world) -> None:
-    world = await make_world(budget=1.0)
-    desk = world.oa.desk
-    real_claim = desk._claim_passive
-    entered, gate = asyncio.Event(), asyncio.Event()
+async def test_replies_recorded_for_an_answer_that_went_out_empty_are_handed_back(make_world, monkeypatch) -> None:
+    from zoneinfo import ZoneInfo
 
-    async def slow_claim(mine, address, held=None):
-        entered.set()
-        await gate.wait()  # the database is busy: the claim outlives the budget
-        return await real_claim(mine, address, held)
+    from bot.channels.records import ChannelRecords
 
-    desk._claim_passive = slow_claim  # type: ignore[method-assign]
+    gated = GatedDispatcher()
+    probe = await make_world()
+    engine = Engine(sessions=probe.chat.sessions, clock=probe.chat.clock, dispatcher=gated,  # type: ignore[arg-type]
+                    tz=ZoneInfo("Asia/Shanghai"))
+    world = await make_world(engine=engine, budget=0.05)
+    real_undo = ChannelRecords.undo_inline
+    tries: list[int] = []
+
+    async def database_away_once(self, row_ids, *, external_id, held=()):
+        tries.append(len(row_ids))
+        if len(tries) == 1:
+            raise ConnectionError("the database went away for a moment")
+        return await real_undo(self, row_ids, external_id=external_id, held=held)
+
+    monkeypatch.setattr(ChannelRecords, "undo_inline", database_away_once)
     try:
         answer = await world.resident.text("o-late", "帮助")
         assert answer.status == 200 and answer.body == "success"
-        assert entered.is_set()
     finally:
-        gate.set()
+        gated.gate.set()  # the handling commits after the answer went out empty
     await world.settle()
+    assert tries == [1, 1]  # handed back, retried past the outage
     [text] = world.fake.oa.texts_to("o-late")
     assert "我能帮您" in text
     async with world.chat.sessions() as s:
         row = (await s.execute(select(OutboxMessage))).scalar_one()
-        assert row.status == "sent" and row.external_message_id is None
+        assert row.status == "sent" and row.external_message_id != PASSIVE

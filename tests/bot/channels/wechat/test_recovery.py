@@ -85,23 +85,35 @@ async def test_a_message_being_handled_is_left_alone_by_the_sweep(make_world) ->
     assert len(world.fake.oa.texts_to("o-young")) == 1
 
 
-async def test_the_passive_reply_goes_through_the_one_inline_path(world, monkeypatch) -> None:
-    from bot.channels.records import ChannelRecords
+async def test_the_passive_reply_is_recorded_through_the_one_inline_path_in_the_handling_commit(
+        world, monkeypatch) -> None:
+    import storage.messaging.outbox as outbox_module
+    from sqlalchemy import event
 
-    seen: list[tuple[str, str]] = []
-    real = ChannelRecords.deliver_inline
+    seen: list[str] = []
+    real = outbox_module.deliver_inline
 
-    async def spy(self, row_ids, *, external_id, numbered=False, held=()):
-        seen.append((self.platform, external_id))
-        return await real(self, row_ids, external_id=external_id, numbered=numbered, held=held)
+    async def spy(session, row_ids, *, external_id, now, numbered=False, held=()):
+        seen.append(external_id)
+        return await real(session, row_ids, external_id=external_id, now=now, numbered=numbered, held=held)
 
-    monkeypatch.setattr(ChannelRecords, "deliver_inline", spy)
-    answer = await world.resident.text("o-inline", "帮助")
+    monkeypatch.setattr(outbox_module, "deliver_inline", spy)
+    await world.resident.text("o-inline", "在吗")  # the account exists: what follows is one message's cost
+    commits: list[int] = []
+    bind = world.chat.sessions.kw["bind"].sync_engine
+    count = lambda *_: commits.append(1)  # noqa: E731
+    event.listen(bind, "commit", count)
+    try:
+        answer = await world.resident.text("o-inline", "帮助")
+    finally:
+        event.remove(bind, "commit", count)
     assert "我能帮您" in (answer.reply or "")
-    assert seen == [("wechat", PASSIVE)]
+    assert seen == [PASSIVE, PASSIVE]
+    # Kept, then handled with its passive reply recorded: two commits (a separate claim made three).
+    assert len(commits) == 2
     async with world.chat.sessions() as s:
-        row = (await s.execute(select(OutboxMessage))).scalar_one()
-    assert (row.status, row.external_message_id) == ("sent", PASSIVE)
+        rows = (await s.execute(select(OutboxMessage).order_by(OutboxMessage.id))).scalars().all()
+    assert [(r.status, r.external_message_id) for r in rows] == [("sent", PASSIVE)] * 2
 
 
 async def test_a_retry_of_a_kept_unhandled_callback_is_handled_at_once_and_once(make_world) -> None:
