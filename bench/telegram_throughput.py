@@ -43,6 +43,7 @@ from handlers.core.messages import InboundMessage  # noqa: E402
 from storage.clock import SystemClock  # noqa: E402
 from storage.db import create_all, create_engine, session_factory  # noqa: E402
 from storage.models import ChannelIdentity, OutboxMessage, Person  # noqa: E402
+from storage.programmes.points import open_accounts  # noqa: E402
 from sqlalchemy import event  # noqa: E402
 
 from tests.bot.channels.telegram import fake_bot_api  # noqa: E402
@@ -117,6 +118,7 @@ async def whole_stack(n: int, url: str | None, tmp: Path) -> float:
         await s.flush()
         s.add_all(ChannelIdentity(platform="telegram", external_id=str(FIRST_USER + i), person_id=p.id,
                                   last_seen_at=now) for i, p in enumerate(people))
+        await open_accounts(s, [p.id for p in people], now)  # as joining a team or the roster import does
         await s.commit()
     fake = _fake(n, fake_bot_api.FakeLimits(enabled=False))
     await fake.start()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import enum
 import secrets
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -32,7 +33,7 @@ from storage.models.points import (
     Redemption,
 )
 from storage.people.network import in_subtree
-from storage.sql import path_ids
+from storage.sql import insert_ignoring, path_ids
 
 DEFAULT_RATE = Decimal(1)
 # Hours-ledger sources that come from activities (`storage.activities`): named by the activity in 积分.
@@ -163,6 +164,19 @@ async def open_account(*, session: AsyncSession, person_id: int, now: datetime) 
         if found is not None:
             return Decimal(found[0]), found[1]
     raise RuntimeError("could not find a free redemption code")
+
+
+async def open_accounts(session: AsyncSession, person_ids: Sequence[int], now: datetime) -> None:
+    """Open the accounts of people who just became volunteers (a roster import), in one INSERT.
+
+    At registration rather than at their first 「我的」, which then only reads. Someone who has
+    one keeps it; the rare code already taken leaves that person to `open_account` on first look.
+    """
+    if not person_ids:
+        return
+    await session.execute(insert_ignoring(session, PointsAccount), [
+        {"person_id": pid, "balance": Decimal(0), "created_at": now,
+         "code": "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))} for pid in person_ids])
 
 
 async def account_by_code(*, session: AsyncSession, code: str) -> PointsAccount | None:

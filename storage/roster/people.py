@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 
 from storage.models import OrgUnit, Person, Team, TeamMember
+from storage.programmes.points import open_accounts
 from storage.roster.files import delimited
 from storage.roster.lookups import FileCounts, by_code, chunks, people_by_phone
 from storage.roster.progress import NO_PROGRESS, Progress
@@ -98,6 +99,9 @@ async def _volunteer_batch(session: Any, batch: list[VolunteerRecord], units: di
             changed)
     joined = await _add_memberships(session, [(ids[r.phone], teams[t]) for r in batch for t in r.team_codes],
                                     [ids[phone] for phone in existing])
+    # Newly volunteers: their points accounts now, so their first 「我的」 only reads.
+    await open_accounts(session, [ids[r.phone] for r in batch
+                                  if r.phone not in existing or not existing[r.phone].is_volunteer], now)
     for rec in batch:
         if rec.phone not in existing:
             counts.created += 1

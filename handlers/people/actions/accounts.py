@@ -24,6 +24,7 @@ from storage.people.network import (
     team_by_invite,
     team_names_of)
 from storage.people.people import keep_phone, person_with_phone, set_home_unit
+from storage.programmes.points import ensure_account
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,8 @@ async def join_team(act: Act, *, invite_code: str, name: str, account: Account,
         return Joined(team, person, already=True)
     namesake = await roster_member_named(act.session, team_id=team.id, name=person.name)
     await add_member(act.session, team_id=team.id, person=person)
+    # A volunteer now: the points account opens with the membership, not at the first 「我的」.
+    await ensure_account(session=act.session, person_id=person.id, now=act.now)
     act.audit("join", "team", team.id, person_id=person.id)
     # A newcomer with a member's name is no proof of anything, but the captain should know.
     note = "（注意：队里已有一位同名队员，这是一个新账号、新队员。）" if namesake is not None else ""

@@ -12,7 +12,7 @@ import re
 
 from sqlalchemy import select
 
-from storage.models import AuditEntry, ChannelIdentity, Team
+from storage.models import AuditEntry, ChannelIdentity, PointsAccount, Team
 from storage.models.trust import LinkRequest
 
 
@@ -118,6 +118,9 @@ async def test_a_newcomer_on_no_roster_joins_as_themselves(chat) -> None:
     out = await chat.send("新队员", "加入 KJ2026 新队员")
     assert "新队员" in chat.last_to("陈刚", out)
     assert await _audits(chat, "link_request") == [] and await _account_person(chat, "新队员") == chat.ids["新队员"]
+    async with chat.sessions() as s:  # a volunteer now: the points account opened with the membership
+        [account] = (await s.execute(select(PointsAccount).where(PointsAccount.person_id == chat.ids["新队员"]))).scalars()
+    assert account.balance == 0 and account.code in chat.last_to("新队员", await chat.send("新队员", "我的"))
 
 
 async def test_rotating_the_invite_code_retires_the_old_one(chat) -> None:

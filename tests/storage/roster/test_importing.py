@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.clock import FixedClock
-from storage.models import AuditEntry, OrgUnit, Person, RoleGrant, Team, TeamMember
+from storage.models import AuditEntry, OrgUnit, Person, PointsAccount, RoleGrant, Team, TeamMember
 from storage.people.network import in_subtree
 from storage.roster.files import FILES, parse_level, parse_party, parse_phone
 from storage.roster.importing import (
@@ -132,6 +132,9 @@ async def test_reimport_is_idempotent_and_updates_edits(sessions: Sessions, cloc
                              "residents": (0, 0, 5), "roles": (0, 0, 18), "pairings": (0, 0, 5),
                              "goods": (0, 0, 3), "points_rules": (0, 0, 1)}
     assert [await count(sessions, t) for t in tables] == before
+    async with sessions() as s:
+        codes = dict((await s.execute(select(PointsAccount.person_id, PointsAccount.code))).all())
+    assert len(codes) == 33 and len(set(codes.values())) == 33  # every volunteer's account, opened once
 
     edit(roster, "volunteers.csv", "刘玉芬,13900000002,BP,BP-KJD,", "刘玉芳,139 0000 0002,BP,BP-KJD|BP-WYD,")
     edit(roster, "volunteers.csv", "陈刚,13900000001,BP,BP-KJD,", "陈刚,13900000001,BP,,")  # not removed
@@ -143,6 +146,8 @@ async def test_reimport_is_idempotent_and_updates_edits(sessions: Sessions, cloc
     assert (await person(sessions, "13900000002")).name == "刘玉芳"
     assert await count(sessions, Person) == before[2]
     assert await count(sessions, TeamMember) == before[3] + 1  # one added, none removed
+    async with sessions() as s:
+        assert dict((await s.execute(select(PointsAccount.person_id, PointsAccount.code))).all()) == codes
 
 
 async def test_volunteer_who_is_also_a_resident_keeps_the_village(
