@@ -17,8 +17,9 @@ install: $(STAMP) fonts assets
 run: $(STAMP) fonts assets
 	$(VENV)/bin/xinfeng run
 
-# Two workers: the suite waits on databases and sockets as much as it computes (PYTEST_ARGS= for one).
-PYTEST_ARGS ?= -n 2
+# Two workers: the suite waits on databases and sockets as much as it computes (PYTEST_ARGS= for one);
+# loadgroup keeps the cluster fault scenarios (four bot processes each) on one worker, one at a time.
+PYTEST_ARGS ?= -n 2 --dist loadgroup
 
 test: $(STAMP) fonts assets
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -21,7 +21,7 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -275,6 +275,12 @@ class TimedChannel:
     def concurrency(self) -> int:
         """How many chats the relay may send to at once through this channel (the inner channel's)."""
         return int(getattr(self.inner, "concurrency", 1))
+
+    async def end_held(self, owner: str, addresses: Sequence[str]) -> None:
+        """The inner channel's `end_held` (a dead worker's rate-limit slots), if it has one."""
+        end_held = getattr(self.inner, "end_held", None)
+        if end_held is not None:
+            await end_held(owner, addresses)
 
     async def send(self, message: OutboundMessage) -> DeliveryOutcome:
         """Send through the inner channel, timing it and counting the outcome ("error" if it raised)."""

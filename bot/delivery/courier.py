@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import Counter, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -39,7 +40,7 @@ from storage.messaging.outbox import (
 )
 from storage.messaging.outcomes import Delivered, DeliveryOutcome, Postponed, TemporaryFailure
 from storage.messaging.wechat import save_choices
-from storage.messaging.workers import dead_workers, forget_worker
+from storage.messaging.workers import dead_workers, forget_worker, still_dead
 from storage.models import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -90,6 +91,9 @@ class _Batch:
 
     remaining: int
     done: asyncio.Future[int]
+    # The worker id the rows were claimed under: a worker taken for dead during a stall registers
+    # again under a new id, and what it sent under the old one must still be recorded.
+    worker: int | None = None
     delivered: int = 0
 
     def one(self, delivered: bool) -> None:
@@ -154,7 +158,7 @@ class Courier:
         if not rows:
             done.set_result(0)
             return done
-        batch = _Batch(len(rows), done)
+        batch = _Batch(len(rows), done, self.worker_id)
         self._idle.clear()
         for row in rows:
             key = self._lane_key(row)
@@ -216,9 +220,9 @@ class Courier:
             message = to_outbound(row)
             if message.attachments:
                 message.attachments = await self._with_data(message.attachments)
-            if journal is not None:
-                journal.sending(row.id)
             async with self._gate(channel, row):
+                if journal is not None:  # noted once through the gate: what may be in flight, not all queued
+                    journal.sending(row.id)
                 outcome = as_outcome(await channel.send(message))
         except Exception as exc:
             if transient(exc):  # our database, Redis or network: not the platform's answer
@@ -281,13 +285,15 @@ class Courier:
         self._check_idle()
 
     async def _write(self, batch: list[tuple[OutboxMessage, DeliveryOutcome | None, _Batch]]) -> None:
-        worker = self.worker_id
         async with self._sessions() as session:
             now = self._clock.now()
-            delivered = [(row.id, o.external_id) for row, o, _ in batch if isinstance(o, Delivered)]
-            await mark_delivered(session, delivered, now=now, worker=worker)
-            await release(session, [row.id for row, o, _ in batch if o is None], worker=worker)
-            for row, outcome, _ in batch:
+            for worker in dict.fromkeys(owner.worker for _, _, owner in batch):
+                mine = [(row, o) for row, o, owner in batch if owner.worker == worker]
+                delivered = [(row.id, o.external_id) for row, o in mine if isinstance(o, Delivered)]
+                await mark_delivered(session, delivered, now=now, worker=worker)
+                await release(session, [row.id for row, o in mine if o is None], worker=worker)
+            for row, outcome, owner in batch:
+                worker = owner.worker
                 if isinstance(outcome, Delivered):
                     if outcome.numbered and row.platform and row.address:
                         await save_choices(session, platform=row.platform, chat_id=row.address,
@@ -331,8 +337,11 @@ class Courier:
         """
         if self.presence is None or not self.presence.may_take_over():
             return 0
+        asked = time.monotonic()
         async with self._sessions() as session:
             dead = await dead_workers(session, now=self._clock.now(), lease=self.presence.lease_delta)
+        if time.monotonic() - asked > self.presence.lease / 2 or not self.presence.may_take_over():
+            return 0  # the database stalled while we asked: everyone's beat is late, judge nobody now
         taken = 0
         for worker in dead:
             if worker.id == self.worker_id:  # its own beat is late (a stall): it is alive, it asks
@@ -340,9 +349,25 @@ class Courier:
             taken += await self._take_over_one(worker.id, worker.name, worker.journal)
         return taken
 
+    async def _end_held(self, name: str, rows: Sequence[OutboxMessage]) -> None:
+        """End the rate-limit slots the dead worker held for these rows' chats: sent again now, they
+        would otherwise wait out each slot's hold. Best effort: unended, a slot ends with its hold."""
+        for platform, channel in self._channels.items():
+            end_held = getattr(channel, "end_held", None)
+            addresses = [r.address for r in rows if r.platform == platform and r.address]
+            if end_held is None or not addresses:
+                continue
+            try:
+                await end_held(name, addresses)
+            except Exception as exc:
+                log.warning("ending the rate-limit slots of dead worker %s failed: %r", name, exc)
+
     async def _take_over_one(self, worker_id: int, name: str, journal_path: str | None) -> int:
         notes = read_journal(journal_path)
         async with self._sessions() as session:
+            assert self.presence is not None
+            if not await still_dead(session, worker_id, now=self._clock.now(), lease=self.presence.lease_delta):
+                return 0  # it beat meanwhile: alive after all
             rows = await claimed_by(session, worker_id)
             delivered = [(r.id, notes.delivered[r.id]) for r in rows if notes is not None and r.id in notes.delivered]
             again = [r.id for r in rows if notes is None or r.id not in notes.delivered]
@@ -353,6 +378,7 @@ class Courier:
             await session.commit()
         if gone:
             remove_journal(journal_path)
+        await self._end_held(name, rows)
         if rows:
             self.stats["taken_over"] += len(rows)
             self.stats["possible_duplicates"] += in_flight

@@ -146,10 +146,22 @@ class FailoverRateLimiter(_Waiting):
                     raise
 
 
+    async def end_held(self, owner: str, limits: Sequence[Limit]) -> None:
+        """End a dead worker's held slots in Redis (this worker's share holds none of them)."""
+        try:
+            await self.primary.end_held(owner, limits)
+        except Exception as exc:
+            if not transient(exc):
+                raise  # Redis away: its slots end when their hold runs out
+
+
 def limiter_for(redis: Any, *, workers: Callable[[], int] = lambda: 1,
-                stats: Counter[str] | None = None) -> Any:
-    """The limiter a channel uses: shared through Redis with a fall-back, or in-process without Redis."""
+                stats: Counter[str] | None = None, owner: str = "") -> Any:
+    """The limiter a channel uses: shared through Redis with a fall-back, or in-process without Redis.
+
+    `owner` names this worker's held slots (its delivery worker name), see `RedisRateLimiter.end_held`.
+    """
     if redis is None:
         return MemoryRateLimiter()
-    return FailoverRateLimiter(RedisRateLimiter(redis), workers=workers, stats=stats)
+    return FailoverRateLimiter(RedisRateLimiter(redis, owner=owner), workers=workers, stats=stats)
 

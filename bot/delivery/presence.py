@@ -69,6 +69,7 @@ class Presence:
         self.worker_id: int | None = None
         self.live = 1
         self._alive_since: float | None = None  # monotonic: the first beat of the current unbroken run
+        self._last_beat: float | None = None  # monotonic: when the last beat was recorded
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -94,7 +95,7 @@ class Presence:
                                               journal=str(self.journal.path) if self.journal else None)
             await session.commit()
         self.worker_id = worker_id
-        self._alive_since = time.monotonic()
+        self._alive_since = self._last_beat = time.monotonic()
         log.info("delivery worker %s registered as %s", self.name, worker_id)
 
     async def stop(self) -> None:
@@ -120,8 +121,13 @@ class Presence:
         return 0.0 if self._alive_since is None else time.monotonic() - self._alive_since
 
     def may_take_over(self) -> bool:
-        """Whether this worker may declare others dead: it has itself beaten for a whole lease."""
-        return self.worker_id is not None and self.healthy_for() >= self.lease
+        """Whether this worker may declare others dead: it has itself beaten for a whole lease, and
+        its last beat is recent (a beat hanging on a frozen database breaks the run as an error does)."""
+        if self.worker_id is None or self._last_beat is None:
+            return False
+        if time.monotonic() - self._last_beat > self.lease / 2:
+            return False
+        return self.healthy_for() >= self.lease
 
     @property
     def lease_delta(self) -> timedelta:
@@ -140,8 +146,13 @@ class Presence:
                     log.error("delivery worker %s was taken for dead; registering again", self.worker_id)
                     self.worker_id = None
                     await self._register()
-                elif self._alive_since is None:
-                    self._alive_since = time.monotonic()
+                    continue
+                now = time.monotonic()
+                if self._alive_since is None or self._last_beat is None or now - self._last_beat > self.lease:
+                    # The first beat after a gap (a frozen database answers late, raising nothing):
+                    # a new run starts, and others' beats get a lease to land before it judges them.
+                    self._alive_since = now
+                self._last_beat = now
             except Exception as exc:  # the database is away: the run of beats is broken
                 self._alive_since = None
                 if not transient(exc):

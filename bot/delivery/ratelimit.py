@@ -103,6 +103,10 @@ class RateLimiter(Protocol):
         """Record a held slot's send as ended now."""
         ...
 
+    async def end_held(self, owner: str, limits: Sequence[Limit]) -> None:
+        """Record as ended now the slots a dead worker (`owner`) still held under these limits."""
+        ...
+
 
 class _Waiting:
     """`acquire` built on `try_take` and an injectable sleeper (tests never sleep)."""
@@ -215,6 +219,9 @@ class MemoryRateLimiter(_Waiting):
             if window is not None and window.held.pop(slot.member, None) is not None:
                 window.ended.append(max(t, window.ended[-1]) if window.ended else t)
 
+    async def end_held(self, owner: str, limits: Sequence[Limit]) -> None:
+        """Nothing to do: a dead worker's in-process slots died with it."""
+
     def record(self, limits: Sequence[Limit], t: float, count: int = 1) -> None:
         """Count `count` events that ended at `t` under each limit, whether or not there was room."""
         for lim in limits:
@@ -299,6 +306,22 @@ return 1
 """
 
 
+# KEYS: sorted sets. ARGV: now ('' = server clock), a dead worker's member prefix. Its held slots end
+# now: its process is gone, so whatever it had in flight has arrived or never will.
+_END_HELD_LUA = _NOW_LUA + """
+local prefix = ARGV[2]
+for i = 1, #KEYS do
+  local found = redis.call('ZRANGE', KEYS[i], 0, -1, 'WITHSCORES')
+  for j = 1, #found, 2 do
+    if string.sub(found[j], 1, #prefix) == prefix and tonumber(found[j + 1]) > now then
+      redis.call('ZADD', KEYS[i], 'XX', now, found[j])
+    end
+  end
+end
+return 1
+"""
+
+
 class RedisRateLimiter(_Waiting):
     """Sliding-window logs in Redis sorted sets: every worker shares one budget per key.
 
@@ -312,25 +335,30 @@ class RedisRateLimiter(_Waiting):
         redis: Any,
         *,
         prefix: str = "xinfeng:ratelimit:",
+        owner: str = "",
         now: TimeSource | None = None,
         sleep: Sleeper = asyncio.sleep,
         timeout: float = 2.0) -> None:
         super().__init__(sleep)
         self._redis = redis
         self._prefix = prefix
+        # Held slots are named after the worker holding them, so that a worker taking over a dead
+        # one's rows can end its slots (`end_held`) rather than wait out their hold.
+        self._held_prefix = _held_prefix(owner)
         self._now = now
         # A Redis that stopped answering (frozen, unreachable) fails fast instead of holding every sender.
         self._timeout = timeout
         self._take = redis.register_script(_SLIDING_WINDOW_LUA)
         self._release = redis.register_script(_RELEASE_LUA)
         self._record = redis.register_script(_RECORD_LUA)
+        self._end_held = redis.register_script(_END_HELD_LUA)
 
     def _clock(self) -> str:
         return "" if self._now is None else repr(float(self._now()))
 
     async def try_take(self, limits: Sequence[Limit], *, hold: float = 0.0) -> Slot | float:
         """Take a slot under every limit at once, or none and return the wait."""
-        member = ("h" if hold > 0 else "e") + uuid.uuid4().hex
+        member = (self._held_prefix if hold > 0 else "e") + uuid.uuid4().hex
         if not limits:
             return Slot(self, (), member, held=False)
         args: list[str] = [self._clock(), member, repr(float(hold)), repr(RECHECK)]
@@ -356,6 +384,17 @@ class RedisRateLimiter(_Waiting):
                                self._timeout)
         return Slot(self, tuple(limits), member, held=hold > 0)
 
+    async def end_held(self, owner: str, limits: Sequence[Limit]) -> None:
+        """Record as ended now the slots a dead worker (`owner`) still held under these limits."""
+        if limits:
+            await asyncio.wait_for(self._end_held(keys=list(dict.fromkeys(self._prefix + lim.key for lim in limits)),
+                                                  args=[self._clock(), _held_prefix(owner)]), self._timeout)
+
     async def ping(self) -> bool:
         """Whether the server answers now."""
         return bool(await asyncio.wait_for(self._redis.ping(), self._timeout))
+
+
+def _held_prefix(owner: str) -> str:
+    """How a held slot's member starts: "h" (what the scripts look for), then its worker's name."""
+    return "h" + (owner.replace("/", "_") + "/" if owner else "")

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import bindparam, case, delete, func, or_, select, tuple_, update
+from sqlalchemy import and_, bindparam, case, delete, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.sqltypes import TupleType
@@ -307,9 +307,13 @@ async def mark_delivered(
         external.update({-k: "" for k in range(1, padding + 1)})
         values["external_message_id"] = case(external, value=OutboxMessage.id,
                                               else_=OutboxMessage.external_message_id)
+    # Also a row given back meanwhile and not yet taken again — its worker was taken for dead
+    # during a stall, but it did deliver it: recorded now, the row is not sent a second time.
     result = await session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "sending", _claimed(worker))
+        .where(OutboxMessage.id.in_(ids),
+               or_(and_(OutboxMessage.status == "sending", _claimed(worker)),
+                   and_(OutboxMessage.status == "pending", OutboxMessage.claimed_by.is_(None))))
         .values(**values)
     )
     return rowcount(result)

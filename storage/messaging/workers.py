@@ -54,6 +54,14 @@ async def dead_workers(session: AsyncSession, *, now: datetime, lease: timedelta
     return [DeadWorker(int(i), str(n), j) for i, n, j in (await session.execute(stmt)).all()]
 
 
+async def still_dead(session: AsyncSession, worker_id: int, *, now: datetime, lease: timedelta) -> bool:
+    """Whether a worker's heartbeat is still older than the lease, its row locked until the commit: a
+    beat landing meanwhile waits, and one that landed first saves it from being taken over."""
+    stmt = select(DeliveryWorker.heartbeat_at).where(DeliveryWorker.id == worker_id).with_for_update()
+    beat_at = (await session.execute(stmt)).scalar_one_or_none()
+    return beat_at is not None and beat_at < now - lease
+
+
 async def forget_worker(session: AsyncSession, worker_id: int) -> bool:
     """Remove a worker's row once none of its rows is left claimed; False if some still are."""
     held = (await session.execute(select(OutboxMessage.id).where(

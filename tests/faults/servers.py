@@ -71,14 +71,20 @@ def private_redis() -> Iterator[PrivateRedis]:
 
 class TcpProxy:
     """A TCP proxy in front of a server (PostgreSQL) that a test can cut — every connection reset and
-    new ones refused — and restore, as a network or a restarting server would."""
+    new ones refused — and restore, as a network or a restarting server would; or freeze — bytes
+    stop flowing both ways, every connection stays open — and unfreeze, as a stalled network or a
+    server paused by its host would."""
 
     def __init__(self, target_host: str, target_port: int) -> None:
+        import asyncio
+
         self.target = (target_host, target_port)
         self.port = 0
         self.cut_off = False
         self._server: object = None
         self._pairs: set[object] = set()
+        self._flowing = asyncio.Event()
+        self._flowing.set()
 
     async def start(self) -> None:
         import asyncio
@@ -103,6 +109,7 @@ class TcpProxy:
         async def pipe(src, dst) -> None:  # type: ignore[no-untyped-def]
             try:
                 while data := await src.read(65536):
+                    await self._flowing.wait()  # frozen: held here, the connection left open
                     dst.write(data)
                     await dst.drain()
             except (OSError, asyncio.CancelledError):
@@ -124,7 +131,16 @@ class TcpProxy:
     def restore(self) -> None:
         self.cut_off = False
 
+    def freeze(self) -> None:
+        """Stop forwarding bytes (new connections are accepted and hang too) without closing anything."""
+        self._flowing.clear()
+
+    def unfreeze(self) -> None:
+        """Forward again, starting with what was held."""
+        self._flowing.set()
+
     async def stop(self) -> None:
+        self._flowing.set()
         self.cut()
         if self._server is not None:
             self._server.close()  # type: ignore[attr-defined]

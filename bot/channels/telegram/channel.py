@@ -27,7 +27,7 @@ import hmac
 import json
 import logging
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
@@ -65,7 +65,8 @@ from bot.channels.telegram.render import callback_answer
 from bot.channels.telegram.send import TelegramSender
 from bot.dashboard import SentFileLinks
 from bot.delivery.failover import FailoverRateLimiter, limiter_for
-from bot.delivery.ratelimit import RateLimiter
+from bot.delivery.presence import worker_name
+from bot.delivery.ratelimit import Limit, RateLimiter
 from bot.settings import Settings
 from handlers.core.engine import Engine, Handled, Unavailable
 from handlers.core.messages import OutboundMessage
@@ -111,6 +112,7 @@ class TelegramChannel:
                               sweep_interval=min(config.sweep_interval, SWEEP_EVERY), sweep_wait=sweep_wait,
                               retry_wait=sleep, stats=self.stats)
         self.bot = build_bot(config)
+        self.limiter = limiter
         self.sender = TelegramSender(self.bot, config, records=self.kit.records, limiter=limiter, sleep=sleep,
                                      stats=self.stats)
         self.username: str | None = None
@@ -127,7 +129,7 @@ class TelegramChannel:
         workers counted by their heartbeats, see `bot.delivery.failover`).
         """
         stats: Counter[str] = Counter()
-        limiter: RateLimiter = limiter_for(rt.redis, stats=stats)
+        limiter: RateLimiter = limiter_for(rt.redis, stats=stats, owner=worker_name())
         channel = cls(TelegramConfig.from_settings(settings), engine=rt.engine, limiter=limiter, kick=kick)
         channel.stats.update(stats)
         if isinstance(limiter, FailoverRateLimiter):
@@ -172,6 +174,18 @@ class TelegramChannel:
         if self.config.mode != "webhook":
             return []
         return [Route(self.config.webhook_path, self.webhook, methods=["POST"])]
+
+    async def end_held(self, owner: str, addresses: Sequence[str]) -> None:
+        """End the rate-limit slots a dead worker held for its sends to these chats (and the bot's):
+        the rows taken over from it would otherwise wait out the hold (up to `HOLD`, 45 s)."""
+        limits: dict[str, Limit] = {}
+        for address in dict.fromkeys(addresses):
+            try:
+                chat_id = int(address)
+            except ValueError:
+                continue
+            limits.update((lim.key, lim) for lim in self.sender.limits(chat_id, "message"))
+        await self.limiter.end_held(owner, list(limits.values()))
 
     async def send(self, message: OutboundMessage) -> DeliveryOutcome:
         """Deliver one outbox message and report what became of it (the relay's Channel protocol)."""

@@ -177,6 +177,26 @@ async def test_redis_uses_the_server_clock_when_none_is_injected(redis_conn) -> 
     assert 30_000 < ttl <= 31_000  # idle keys expire by themselves
 
 
+async def test_a_dead_workers_held_slots_end_when_it_is_taken_over(redis_conn, fake_time) -> None:
+    def worker(name: str) -> RedisRateLimiter:
+        return RedisRateLimiter(redis_conn, prefix=redis_conn.test_prefix, owner=name, now=fake_time.now,
+                                sleep=fake_time.sleep)
+
+    chat = [Limit("chat:7", 1, 1.0)]
+    dead, alive, bystander = worker("host:101"), worker("host:202"), worker("host:10")
+    assert not isinstance(await dead.try_take(chat, hold=45.0), float)  # then killed mid-send
+    other = [Limit("chat:8", 1, 1.0)]
+    assert not isinstance(await bystander.try_take(other, hold=45.0), float)  # alive, sending
+    fake_time.t += 10
+    assert await alive.try_take(chat, hold=45.0) > 0  # the hold would keep the chat shut for 45 s
+    await alive.end_held("host:101", chat + other)
+    fake_time.t += 0.5
+    assert await alive.try_take(chat, hold=45.0) > 0  # ended now: one chat interval more, not 35 s
+    fake_time.t += 0.5
+    assert not isinstance(await alive.try_take(chat, hold=45.0), float)
+    assert await alive.try_take(other, hold=45.0) > 0  # "host:10" is not "host:101"'s prefix: still held
+
+
 async def test_memory_forgets_idle_keys(fake_time) -> None:
     rl = MemoryRateLimiter(now=fake_time.now, sleep=fake_time.sleep)
     rl.SWEEP_EVERY = 10
