@@ -24,6 +24,7 @@ only door, and what a send achieved goes back to the courier as a `DeliveryOutco
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
@@ -82,8 +83,15 @@ def parser_warmed() -> asyncio.Task[None]:
 
         for old in [other for other in _WARMING if other.is_closed()]:
             del _WARMING[old]
-        task = _WARMING[loop] = loop.create_task(asyncio.to_thread(warm_up), name="parser-warm-up")
+        task = _WARMING[loop] = loop.create_task(_warm(warm_up), name="parser-warm-up")
     return task
+
+
+async def _warm(warm_up: Callable[[], None]) -> None:
+    await asyncio.to_thread(warm_up)
+    # The models are a few million objects that live as long as the process: out of the garbage
+    # collector's sight, a full collection takes ~0 ms instead of 110–124 ms of stalled loop.
+    gc.freeze()
 
 
 class _InHand:

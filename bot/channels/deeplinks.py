@@ -16,10 +16,6 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
-import qrcode
-from qrcode.constants import ERROR_CORRECT_M
-from qrcode.image.pil import PilImage
-
 from handlers.core.messages import Attachment, OutboundMessage
 from storage.messaging.deeplinks import payload_of
 
@@ -37,6 +33,11 @@ SCAN_NOTE = "扫下面的二维码也可以。"
 
 def qr_png(text: str) -> bytes:
     """A PNG of a QR code that reads `text` (medium error correction: it survives a smudged screen)."""
+    # qrcode (with PIL) takes ~0.1 s to import: loaded by the first invitation's code, not at start-up.
+    import qrcode
+    from qrcode.constants import ERROR_CORRECT_M
+    from qrcode.image.pil import PilImage
+
     code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, box_size=BOX_SIZE, border=BORDER)
     code.add_data(text)
     code.make(fit=True)

@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from storage.messaging.inbox import record_event, store_inbound, unprocessed
-from storage.messaging.outbox import claim, deliver_inline, pending, undo_inline
+from storage.messaging.outbox import claim, deliver_inline, mark_delivered, pending, undo_inline
 from storage.messaging.reach import readdress_chat
 from storage.messaging.wechat import choice_for
 from storage.models import InboxMessage, OrgUnit, OutboxMessage, Team, TeamGroup
@@ -93,3 +93,22 @@ async def test_unprocessed_can_leave_out_the_youngest(session, clock) -> None:
     older = await unprocessed(session, "wecom", received_before=clock.now() - timedelta(minutes=1))
     assert [m.message_id for m in older] == ["1"]
     assert [m.message_id for m in await unprocessed(session, "wecom")] == ["1", "2"]
+
+
+async def test_delivery_batches_of_every_size_share_a_few_compiled_statements(engine, session, clock) -> None:
+    """Sizes 1…20 make 6 statement shapes (powers of two), not 20: each shape stays in the engine's cache."""
+    rows = [_row(clock, f"c{i}", str(i), status="sending") for i in range(210)]
+    session.add_all(rows)
+    await session.commit()
+    cache = engine.sync_engine._compiled_cache
+    before = len(cache)
+    start = 0
+    for n in range(1, 21):
+        batch = rows[start:start + n]
+        start += n
+        assert await mark_delivered(session, [(r.id, f"m{r.id}") for r in batch], now=clock.now(), worker=None) == n
+    await session.commit()
+    assert len(cache) - before <= 6
+    sent = (await session.execute(select(OutboxMessage.id, OutboxMessage.status, OutboxMessage.external_message_id)
+                                  )).all()
+    assert sorted(tuple(r) for r in sent) == sorted((r.id, "sent", f"m{r.id}") for r in rows)
