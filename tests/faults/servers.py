@@ -98,11 +98,22 @@ class TcpProxy:
         if self.cut_off:
             writer.transport.abort()
             return
+        opening = b""
+        if not self._flowing.is_set():
+            # A frozen server completes no handshake, and must not gain a backend for every try a
+            # client gives up on (PostgreSQL's max_connections): the opening bytes wait here.
+            opening = await reader.read(65536)
+            await self._flowing.wait()
+            if not opening or reader.at_eof() or self.cut_off:
+                writer.transport.abort()
+                return
         try:
             up_reader, up_writer = await asyncio.open_connection(*self.target)
         except OSError:
             writer.transport.abort()
             return
+        if opening:
+            up_writer.write(opening)
         pair = (writer, up_writer)
         self._pairs.add(pair)
 

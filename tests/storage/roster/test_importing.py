@@ -459,7 +459,7 @@ async def test_grant_role(sessions: Sessions, session: AsyncSession, clock: Fixe
     assert await count(sessions, RoleGrant, RoleGrant.person_id == liu.id, RoleGrant.role == "admin") == 1
     async with sessions() as s:
         grants = (await s.execute(select(AuditEntry).where(
-            AuditEntry.action == "grant", AuditEntry.target_id == liu.id))).scalars().all()
+            AuditEntry.action == "grant", AuditEntry.target_id == liu.id).order_by(AuditEntry.id))).scalars().all()
     assert [g.detail["already"] for g in grants] == [False, True]
 
 
