@@ -41,22 +41,16 @@ import tracemalloc
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from telegram_throughput import FIRST_USER, TOKEN, _database, _fake, _wait_for  # noqa: E402
+from telegram_throughput import FIRST_USER, _database, _fake, _wait_for, wire_whole_stack  # noqa: E402
 
 from bot.channels.base import parser_warmed  # noqa: E402
 from bot.channels.telegram.channel import TelegramChannel  # noqa: E402
-from bot.channels.telegram.config import TelegramConfig, TelegramLimits  # noqa: E402
-from bot.delivery.ratelimit import MemoryRateLimiter  # noqa: E402
-from bot.delivery.relay import Relay, RelayLoop  # noqa: E402
-from handlers.app import build_dispatcher  # noqa: E402
-from handlers.core.engine import Engine  # noqa: E402
-from storage.clock import SystemClock  # noqa: E402
+from bot.delivery.relay import RelayLoop  # noqa: E402
 from storage.db import session_factory  # noqa: E402
 from storage.messaging.outbox import mark_delivered  # noqa: E402
 from storage.models import ChannelIdentity, Person  # noqa: E402
@@ -158,16 +152,7 @@ async def main() -> None:
         writers = args.people + args.strangers
         fake = _fake(writers, fake_bot_api.FakeLimits(enabled=False))
         await fake.start()
-        engine = Engine(sessions=sessions, clock=SystemClock(), dispatcher=build_dispatcher(),
-                        tz=ZoneInfo("Asia/Shanghai"))
-        unlimited = TelegramLimits(per_second=1_000_000, chat_interval=0.0001, group_period=0.0001, guard=0,
-                                   burst=1_000_000)
-        config = TelegramConfig(token=TOKEN, api_url=fake.base_url, limits=unlimited, poll_timeout=1)
-        loop_ref: dict[str, RelayLoop] = {}
-        channel = TelegramChannel(config, engine=engine, limiter=MemoryRateLimiter(),
-                                  kick=lambda: loop_ref["loop"].kick())
-        relay = loop_ref["loop"] = RelayLoop(Relay(sessions, engine.clock, [channel]), interval=0.05)
-        channel.kit.courier = relay.relay.courier
+        engine, channel, relay = wire_whole_stack(sessions, fake)
         stop = asyncio.Event()
         relay_task = asyncio.create_task(relay.run(stop))
         await parser_warmed()

@@ -107,6 +107,21 @@ async def _database(url: str | None, path: Path) -> Any:
     return db
 
 
+def wire_whole_stack(sessions: Any, fake: Any) -> tuple[Engine, TelegramChannel, RelayLoop]:
+    """Engine, Telegram channel (polling the fake, limits off) and relay, wired as `xinfeng run` wires them."""
+    engine = Engine(sessions=sessions, clock=SystemClock(), dispatcher=build_dispatcher(), tz=ZoneInfo("Asia/Shanghai"))
+    unlimited = TelegramLimits(per_second=1_000_000, chat_interval=0.0001, group_period=0.0001, guard=0,
+                               burst=1_000_000)
+    config = TelegramConfig(token=TOKEN, api_url=fake.base_url, limits=unlimited, poll_timeout=1)
+    loop_ref: dict[str, RelayLoop] = {}
+    channel = TelegramChannel(config, engine=engine, limiter=MemoryRateLimiter(),
+                              kick=lambda: loop_ref["loop"].kick())
+    relay = loop_ref["loop"] = RelayLoop(Relay(sessions, engine.clock, [channel]), interval=0.05)
+    # Replies leave right after their commit, from the handling worker.
+    channel.kit.courier = relay.relay.courier
+    return engine, channel, relay
+
+
 async def whole_stack(n: int, url: str | None, tmp: Path) -> float:
     """Updates per second through channel, inbox, handler, database, outbox and relay."""
     db = await _database(url, tmp / "updates.db")
@@ -124,16 +139,7 @@ async def whole_stack(n: int, url: str | None, tmp: Path) -> float:
     await fake.start()
     for i in range(n):
         fake.user_says(FIRST_USER + i, "我的")
-    engine = Engine(sessions=sessions, clock=SystemClock(), dispatcher=build_dispatcher(), tz=ZoneInfo("Asia/Shanghai"))
-    unlimited = TelegramLimits(per_second=1_000_000, chat_interval=0.0001, group_period=0.0001, guard=0,
-                               burst=1_000_000)
-    config = TelegramConfig(token=TOKEN, api_url=fake.base_url, limits=unlimited, poll_timeout=1)
-    loop_ref: dict[str, RelayLoop] = {}
-    channel = TelegramChannel(config, engine=engine, limiter=MemoryRateLimiter(),
-                              kick=lambda: loop_ref["loop"].kick())
-    relay = loop_ref["loop"] = RelayLoop(Relay(sessions, engine.clock, [channel]), interval=0.05)
-    # As `xinfeng run` wires it: replies leave right after their commit, from the handling worker.
-    channel.kit.courier = relay.relay.courier
+    engine, channel, relay = wire_whole_stack(sessions, fake)
     stop = asyncio.Event()
     relay_task = asyncio.create_task(relay.run(stop))
     counted = {"statements": 0, "commits": 0}

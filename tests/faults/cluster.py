@@ -54,6 +54,7 @@ if str(ROOT) not in sys.path:  # the bench imports this file from outside the te
     sys.path.insert(0, str(ROOT))
 
 from tests.bot.channels.telegram.fake_bot_api import FakeBotAPI, FakeLimits, SentMessage  # noqa: E402
+from tests.bot.channels.telegram.fake_bot_api import _read_request as read_request  # noqa: E402
 from tests.faults.servers import PrivateRedis, TcpProxy, spare_port  # noqa: E402
 
 TOKEN = "424242:CLUSTER-token"
@@ -186,7 +187,7 @@ class RoundRobinProxy:
         self._connections.add(writer)
         try:
             while True:
-                request = await _read_request(reader)
+                request = await read_request(reader)
                 if request is None:
                     return
                 verb, target, headers, body = request
@@ -218,22 +219,6 @@ class RoundRobinProxy:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._server.wait_closed(), 2)
         await self._client.aclose()
-
-
-async def _read_request(reader: asyncio.StreamReader) -> tuple[str, str, dict[str, str], bytes] | None:
-    line = await reader.readline()
-    if not line:
-        return None
-    verb, target, _ = line.decode("latin-1").split(" ", 2)
-    headers: dict[str, str] = {}
-    while True:
-        raw = await reader.readline()
-        if raw in (b"\r\n", b"\n", b""):
-            break
-        name, _, value = raw.decode("latin-1").partition(":")
-        headers[name.strip().lower()] = value.strip()
-    body = await reader.readexactly(int(headers.get("content-length", "0")))
-    return verb, target, headers, body
 
 
 # ---------------------------------------------------------------------------------------- data
