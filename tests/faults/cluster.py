@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import shutil
 import signal
 import statistics
@@ -414,6 +415,25 @@ class Cluster:
                 out[user] = twice
         return out
 
+    def extra_copies(self) -> Counter[int]:
+        """Per user, how many messages the fake received beyond the first of each text."""
+        out: Counter[int] = Counter()
+        for user in self.users:
+            for n in Counter(m.text for m in self.replies(user)).values():
+                if n > 1:
+                    out[user] += n - 1
+        return out
+
+    def counted_in_flight(self) -> int:
+        """What the surviving workers logged as possibly sent twice: the sends a dead worker had in flight.
+
+        The Bot API has no idempotency key: a message Telegram took in the instant before a worker
+        was killed, before its journal noted it, is sent again by the worker taking over. Such
+        copies are bounded by this count, which the product logs; any other copy is a bug.
+        """
+        return sum(int(n) for line in self.log_lines("may arrive twice")
+                   for n in re.findall(r"(\d+) were in flight", line))
+
     def latencies(self, items: Iterable[Sent]) -> list[float]:
         """Seconds from each update's push to the first message its user received after it."""
         out = []
@@ -492,7 +512,8 @@ class Cluster:
         """The scenario's promises about what people wrote: each answered, nothing doubled, no 429.
 
         - every user who wrote received an answer after writing;
-        - nobody received the same text twice;
+        - nobody received the same text twice, but for copies of sends a killed worker had in
+          flight (`counted_in_flight`);
         - each update has exactly one processed inbox row;
         - each sign-up made exactly one sign-up row, and no-one was told "您已经报名了";
         - the outbox rows sent to each user are exactly the messages the fake holds for them
@@ -504,9 +525,10 @@ class Cluster:
         evidence = self.log_lines("is dead", "taken for dead", "ERROR", "Traceback")
         missing = {s.user for s in items} - self.answered(items)
         assert not missing, (sorted(missing)[:10], evidence)
-        doubled = self.duplicated_replies()
-        assert doubled == {}, (f"{len(doubled)} people got the same reply twice", dict(list(doubled.items())[:5]),
-                               f"sendMessage {self.fake.stats['sendMessage']}", evidence)
+        doubled, extra, in_flight = self.duplicated_replies(), self.extra_copies(), self.counted_in_flight()
+        assert sum(extra.values()) <= in_flight, (
+            f"{len(doubled)} people got the same reply twice, {in_flight} sends counted in flight",
+            dict(list(doubled.items())[:5]), f"sendMessage {self.fake.stats['sendMessage']}", evidence)
         inbox = Counter(dict(await self.rows(select(InboxMessage.message_id, func.count())
                                              .group_by(InboxMessage.message_id))))
         assert len(inbox) == len(self.sent) and set(inbox.values()) == {1}, inbox.most_common(3)
@@ -521,7 +543,8 @@ class Cluster:
             .group_by(OutboxMessage.address))))
         ours = {str(u) for u in self.users}
         per_chat = Counter({chat: n for chat, n in per_chat.items() if chat in ours})
-        at_fake = Counter({str(u): len(self.replies(u)) for u in self.users if self.replies(u)})
+        # A copy of an in-flight send is one message more at the fake than rows sent.
+        at_fake = Counter({str(u): len(self.replies(u)) - extra[u] for u in self.users if self.replies(u)})
         assert per_chat == at_fake, {k: (per_chat[k], at_fake[k]) for k in set(per_chat) | set(at_fake)
                                      if per_chat[k] != at_fake[k]}
         assert self.too_many_requests() == 0, dict(self.fake.stats)

@@ -5,7 +5,9 @@ in, one worker is killed with SIGKILL. What it held — updates it was handling 
 POSTs die with it and the platform redelivers them to the survivor), replies it had claimed
 but not sent or not recorded (the survivor takes them over once its heartbeat is older than
 the lease, reading its journal so that what was handed to Telegram is not sent again) — must
-reach everyone once, within 30 s of the kill.
+reach everyone, within 30 s of the kill, and once: a second copy only of a send Telegram took in
+the instant before the kill, before the journal noted it (the Bot API has no idempotency key),
+never more such copies than the survivor counts in its log.
 """
 
 from __future__ import annotations
