@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -108,17 +109,20 @@ class RateLimiter(Protocol):
         ...
 
 
-class _Waiting:
-    """`acquire` built on `try_take` and an injectable sleeper (tests never sleep)."""
+class _Waiting(ABC):
+    """`acquire` built on `try_take` and an injectable sleeper (tests never sleep); each backend
+    (in-process, Redis, the fail-over between them) supplies `try_take` and `release`."""
 
     def __init__(self, sleep: Sleeper) -> None:
         self._sleep = sleep
 
-    async def try_take(self, limits: Sequence[Limit], *, hold: float = 0.0) -> Slot | float:  # pragma: no cover
-        raise NotImplementedError
+    @abstractmethod
+    async def try_take(self, limits: Sequence[Limit], *, hold: float = 0.0) -> Slot | float:
+        """Take a slot under every limit at once (held up to `hold` s), or none and return the wait."""
 
-    async def release(self, slot: Slot) -> None:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    async def release(self, slot: Slot) -> None:
+        """Record a held slot's send as ended now."""
 
     async def try_acquire_all(self, limits: Sequence[Limit]) -> float:
         """Take a slot under every limit at once and return 0.0, or take none and return the wait."""

@@ -14,6 +14,12 @@ The cluster the fault scenarios (`test_cluster_*.py`) and `bench/cluster_latency
 - seed data: the demo county and the cluster's volunteers in a team of their own at 北山村, each
   linked to a Telegram account, and an activity they can sign up for.
 
+The processes are in `cluster_processes.py`, the database and its seed data in `cluster_data.py`.
+Waits on the fake Bot API are woken by each message it receives (`FakeBotAPI.until`); what
+cannot announce itself — a worker process's log, the scheduler's lease in Redis, the database
+settling — is polled, bounded. The outages and the load run on real time: a 20 s freeze of
+PostgreSQL is 20 s that two real processes live through.
+
 Everything is stopped (and killed when it will not stop) when the `running_cluster` block ends,
 whatever happened inside it. Ports are spare ones picked at start, so tests may run in parallel
 (pytest-xdist); the database name is random.
@@ -31,7 +37,6 @@ import contextlib
 import os
 import re
 import shutil
-import signal
 import statistics
 import sys
 import time
@@ -40,14 +45,11 @@ from collections import Counter
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,16 +57,12 @@ if str(ROOT) not in sys.path:  # the bench imports this file from outside the te
     sys.path.insert(0, str(ROOT))
 
 from tests.bot.channels.telegram.fake_bot_api import FakeBotAPI, FakeLimits, SentMessage  # noqa: E402
-from tests.bot.channels.telegram.fake_bot_api import _read_request as read_request  # noqa: E402
+from tests.faults.cluster_data import FIRST_USER, Seeded, _admin, seed  # noqa: E402
+from tests.faults.cluster_processes import RoundRobinProxy, Worker  # noqa: E402
 from tests.faults.servers import PrivateRedis, TcpProxy, spare_port  # noqa: E402
 
 TOKEN = "424242:CLUSTER-token"
 SECRET = "cluster-Secret_1"
-TZ = ZoneInfo("Asia/Shanghai")
-DEMO_DIR = ROOT / "bot" / "demo"
-UNIT = "BP-TJ-BS"  # 北山村: a station with no demo volunteers — the cluster's people are alone there
-TEAM = "BP-TJ-BS-D"
-FIRST_USER = 8_100_000
 # The messages people write, in turn: a query, the help, a sign-up (an effect that must not double)
 # and a free-text request (the intake's parser, drafts).
 TEXTS = ("我的", "帮助", "报名 #{activity}", "明天上午能来帮我家院子打扫一下吗")
@@ -84,228 +82,6 @@ def requirements() -> tuple[str, str]:
     if binary is None:
         pytest.skip("redis-server is not installed")
     return pg, binary
-
-
-# ---------------------------------------------------------------------------------------- processes
-
-
-class Worker:
-    """One `xinfeng run` process: started, killed (SIGKILL) or stopped (SIGTERM), its log in a file."""
-
-    def __init__(self, name: str, env: dict[str, str], workdir: Path) -> None:
-        self.name = name
-        self.port = spare_port()
-        self.env = {**env, "XINFENG_HTTP_PORT": str(self.port)}
-        self.workdir = workdir
-        self.log = workdir / f"{name}.log"
-        self.proc: asyncio.subprocess.Process | None = None
-        self.starts = 0
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.returncode is None
-
-    async def start(self) -> None:
-        self.starts += 1
-        out = self.log.open("a")
-        out.write(f"===== start {self.starts} at {datetime.now(timezone.utc).isoformat()}\n")
-        out.flush()
-        # The working directory is the test's: no stray .env of the repository is read.
-        self.proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot.cli", "run", cwd=self.workdir, env=self.env,
-            stdout=out, stderr=asyncio.subprocess.STDOUT)
-        out.close()
-
-    def log_text(self) -> str:
-        return self.log.read_text(errors="replace") if self.log.exists() else ""
-
-    async def ready(self, timeout: float = 60.0) -> None:
-        """Wait (bounded) until this start's channels are up: the service logs "xinfeng running"."""
-        deadline = time.monotonic() + timeout
-        marker = f"===== start {self.starts} "
-        while time.monotonic() < deadline:
-            current = self.log_text().rsplit(marker, 1)[-1]
-            if "xinfeng running" in current:
-                return
-            if not self.alive:
-                raise RuntimeError(f"worker {self.name} exited ({self.proc and self.proc.returncode}):\n"
-                                   f"{current[-3000:]}")
-            await asyncio.sleep(0.05)
-        raise TimeoutError(f"worker {self.name} not ready in {timeout} s:\n{self.log_text()[-3000:]}")
-
-    def kill(self) -> None:
-        """kill -9."""
-        if self.alive:
-            assert self.proc is not None
-            self.proc.send_signal(signal.SIGKILL)
-
-    async def stop(self, timeout: float = 15.0) -> None:
-        """SIGTERM, then SIGKILL if it has not exited in `timeout`."""
-        if self.proc is None:
-            return
-        if self.proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                self.proc.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(self.proc.wait(), timeout)
-            except TimeoutError:
-                with contextlib.suppress(ProcessLookupError):
-                    self.proc.kill()
-                await self.proc.wait()
-        else:
-            await self.proc.wait()
-
-
-class RoundRobinProxy:
-    """The webhook URL: each POST goes to the next worker in turn; 502 when that worker does not answer.
-
-    A real load balancer would mark a dead backend down; this one keeps trying it, so a dead
-    worker costs the platform a redelivery per try, as the harshest balancer would.
-    """
-
-    def __init__(self, backends: list[Worker], timeout: float = 30.0) -> None:
-        self.backends = backends
-        self.port = 0
-        self._next = 0
-        self._server: asyncio.AbstractServer | None = None
-        self._client = httpx.AsyncClient(timeout=timeout, limits=httpx.Limits(max_connections=200))
-        self.answers: Counter[int] = Counter()
-        self._connections: set[asyncio.StreamWriter] = set()
-
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/telegram/webhook"
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self._connections.add(writer)
-        try:
-            while True:
-                request = await read_request(reader)
-                if request is None:
-                    return
-                verb, target, headers, body = request
-                backend = self.backends[self._next % len(self.backends)]
-                self._next += 1
-                forwarded = {k: v for k, v in headers.items()
-                             if k not in ("host", "content-length", "connection", "transfer-encoding")}
-                try:
-                    response = await self._client.request(verb, backend.url + target, headers=forwarded,
-                                                          content=body)
-                    status, payload = response.status_code, response.content
-                except httpx.HTTPError:
-                    status, payload = 502, b"bad gateway"
-                self.answers[status] += 1
-                writer.write(f"HTTP/1.1 {status} X\r\nContent-Length: {len(payload)}\r\n"
-                             "Connection: keep-alive\r\n\r\n".encode() + payload)
-                await writer.drain()
-        except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
-            return
-        finally:
-            self._connections.discard(writer)
-            writer.close()
-
-    async def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            for w in list(self._connections):
-                w.transport.abort()
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._server.wait_closed(), 2)
-        await self._client.aclose()
-
-
-# ---------------------------------------------------------------------------------------- data
-
-
-async def _admin(pg_url: str, statement: str) -> None:
-    from storage.db import create_engine
-
-    admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as conn:
-            await conn.execute(text(statement))
-    finally:
-        await admin.dispose()
-
-
-def _roster_dir(workdir: Path, people: int) -> Path:
-    """The demo county's sheets, plus a team at 北山村 and `people` volunteers in it."""
-    roster = workdir / "roster"
-    roster.mkdir()
-    for sheet in DEMO_DIR.glob("*.csv"):
-        shutil.copy(sheet, roster / sheet.name)
-    with (roster / "teams.csv").open("a") as f:
-        f.write(f"{TEAM},北山村志愿服务队,{UNIT},生活帮扶|环境整治,,BS2026\n")
-    with (roster / "volunteers.csv").open("a") as f:
-        for i in range(people):
-            f.write(f"集群志愿者{i:03d},1390200{i:04d},{UNIT},{TEAM},,否\n")
-    return roster
-
-
-@dataclass
-class Seeded:
-    """What the seed made: each Telegram user's person, the activity to sign up for."""
-
-    person_of: dict[int, int]
-    activity_id: int
-
-
-async def seed(url: str, workdir: Path, people: int, *, moral_day_now: bool = False) -> Seeded:
-    """Import the roster, link each volunteer to a Telegram account, create an activity.
-
-    With `moral_day_now`, 北山村's moral activity day falls due a minute ago (its rule set, and
-    the installation's first run recorded, before that): the leader's first tick owes it.
-    """
-    from storage.activities.activities import create_activity
-    from storage.db import create_engine, session_factory
-    from storage.models import OrgUnit, Person, Team
-    from storage.people.identities import link_identity
-    from storage.roster.importing import import_directory
-
-    engine = create_engine(url)
-    sessions = session_factory(engine)
-    now = datetime.now(timezone.utc)
-    try:
-        report = await import_directory(session_factory=sessions, directory=_roster_dir(workdir, people), now=now)
-        assert report.ok, report.errors
-        async with sessions() as s:
-            rows = (await s.execute(select(Person.id, Person.name).where(Person.name.like("集群志愿者%"))
-                                    .order_by(Person.name))).all()
-            assert len(rows) == people, len(rows)
-            person_of = {}
-            for i, (pid, _name) in enumerate(rows):
-                uid = FIRST_USER + i
-                await link_identity(s, platform="telegram", external_id=str(uid), person_id=pid, now=now)
-                person_of[uid] = pid
-            team = (await s.execute(select(Team).where(Team.code == TEAM))).scalar_one()
-            starts = now + timedelta(days=3)
-            activity = await create_activity(session=s, team_id=team.id, org_unit_id=team.org_unit_id,
-                                             title="北山村环境整治", starts_at=starts,
-                                             ends_at=starts + timedelta(hours=2), now=now, created_by_id=None,
-                                             place="北山村村委会")
-            if moral_day_now:
-                from storage.scheduling.installation import record_first_run
-                from storage.scheduling.recurrence import Recurrence
-                from storage.scheduling.rules import MORAL_DAY, set_rule
-
-                due = (now - timedelta(minutes=1)).astimezone(TZ)
-                unit = (await s.execute(select(OrgUnit).where(OrgUnit.code == UNIT))).scalar_one()
-                await set_rule(session=s, unit_id=unit.id, job=MORAL_DAY,
-                               recurrence=Recurrence(hour=due.hour, minute=due.minute, day_of_month=due.day),
-                               now=due - timedelta(minutes=1))
-                await record_first_run(s, due - timedelta(minutes=10))
-            await s.commit()
-            return Seeded(person_of, activity.id)
-    finally:
-        await engine.dispose()
 
 
 # ---------------------------------------------------------------------------------------- the cluster
@@ -374,11 +150,11 @@ class Cluster:
         for uid in warmers:
             self.fake.add_user(uid, "预热")
             items.append(self.say(uid, "帮助"))
-        deadline = time.monotonic() + timeout
-        while not all(any(m.received_at >= s.at for m in self.replies(s.user)) for s in items):
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"warm-up not answered in {timeout} s:\n{self.logs()[-3000:]}")
-            await asyncio.sleep(0.05)
+        try:
+            await self.fake.until(lambda: all(any(m.received_at >= s.at for m in self.replies(s.user))
+                                              for s in items), timeout)
+        except AssertionError:
+            raise TimeoutError(f"warm-up not answered in {timeout} s:\n{self.logs()[-3000:]}") from None
 
     # ------------------------------------------------------------------ what the fake received
 
@@ -392,11 +168,9 @@ class Cluster:
     async def until_answered(self, items: list[Sent], timeout: float) -> float:
         """Wait (bounded) until every user in `items` has an answer; the monotonic instant it happened."""
         want = {s.user for s in items}
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.answered(items) >= want:
-                return time.monotonic()
-            await asyncio.sleep(0.05)
+        with contextlib.suppress(AssertionError):  # re-checked on every message the fake receives
+            await self.fake.until(lambda: self.answered(items) >= want, timeout)
+            return time.monotonic()
         missing = sorted(want - self.answered(items))
         raise AssertionError(f"{len(missing)} of {len(want)} never answered within {timeout} s, e.g. "
                              f"{missing[:10]}; fake stats {dict(self.fake.stats)}")

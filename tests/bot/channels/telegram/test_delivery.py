@@ -335,14 +335,10 @@ async def test_a_reply_overtakes_a_broadcast_at_exactly_the_platforms_limit(tg) 
                                 kind="notice", created_at=tg.chat.clock.now()))
         await s.commit()
     tg.relay_loop.kick()
-    while len(fake.all_sent()) < base + 20:  # the broadcast is draining
-        await asyncio.sleep(0.01)
+    await fake.until(lambda: len(fake.all_sent()) >= base + 20, timeout=30)  # the broadcast is draining
     had = len(fake.sent_to(uid))
     fake.user_says(uid, "帮助")
-    for _ in range(1000):
-        if len(fake.sent_to(uid)) > had:
-            break
-        await asyncio.sleep(0.01)
+    await fake.until(lambda: len(fake.sent_to(uid)) > had, timeout=10)
     order = [m.chat_id for m in fake.all_sent()[base:]]
     assert uid in order and order.index(uid) < len(users)  # it did not wait for the broadcast's end
     await tg.settle(timeout=30)
